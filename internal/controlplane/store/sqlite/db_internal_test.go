@@ -1,0 +1,135 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestPragmas checks the settings every connection of both pools must have;
+// they are per connection, so only the package itself can look.
+func TestPragmas(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(filepath.Join(t.TempDir(), "mlops.db"))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer db.Close()
+
+	for name, pool := range map[string]*sql.DB{"write": db.write, "read": db.read} {
+		t.Run(name, func(t *testing.T) {
+			for pragma, want := range map[string]string{
+				"journal_mode": "wal",
+				"synchronous":  "2", // FULL
+				"busy_timeout": "5000",
+				"foreign_keys": "1",
+			} {
+				var got string
+				if err := pool.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil {
+					t.Fatalf("PRAGMA %s: %v", pragma, err)
+				}
+				if got != want {
+					t.Errorf("PRAGMA %s = %q, want %q", pragma, got, want)
+				}
+			}
+		})
+	}
+
+	t.Run("ReadPoolIsReadOnly", func(t *testing.T) {
+		if _, err := db.read.ExecContext(ctx, `DELETE FROM objects`); err == nil {
+			t.Fatal("DELETE on the read pool succeeded, want an error")
+		}
+	})
+
+	t.Run("WritePoolBeginsImmediate", func(t *testing.T) {
+		// While a write tx of this DB is open, a second connection must not
+		// get the write lock: BEGIN IMMEDIATE took it at begin, not at the
+		// first write.
+		tx, err := db.beginWrite(ctx)
+		if err != nil {
+			t.Fatalf("beginWrite: %v", err)
+		}
+		defer tx.rollback()
+
+		other, err := sql.Open("sqlite", db.path+"?_pragma=busy_timeout(0)&_txlock=immediate")
+		if err != nil {
+			t.Fatalf("open other: %v", err)
+		}
+		defer other.Close()
+		otx, err := other.BeginTx(ctx, nil)
+		if err == nil {
+			_ = otx.Rollback()
+			t.Fatal("second BEGIN IMMEDIATE succeeded while a write tx was open")
+		}
+	})
+}
+
+// TestMigrate checks that migrations are recorded by name and applied once.
+func TestMigrate(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "mlops.db")
+	for range 3 {
+		db, err := Open(path)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		rows, err := db.read.QueryContext(ctx, `SELECT name, applied_at FROM schema_migrations ORDER BY name`)
+		if err != nil {
+			t.Fatalf("query schema_migrations: %v", err)
+		}
+		var names []string
+		for rows.Next() {
+			var name, at string
+			if err := rows.Scan(&name, &at); err != nil {
+				t.Fatalf("scan: %v", err)
+			}
+			if _, err := parseTime(at); err != nil {
+				t.Errorf("applied_at: %v", err)
+			}
+			names = append(names, name)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatalf("rows: %v", err)
+		}
+		rows.Close()
+		if len(names) != 1 || names[0] != "0001_init.sql" {
+			t.Errorf("schema_migrations = %v, want [0001_init.sql]", names)
+		}
+		for _, table := range []string{"objects", "idempotency_keys", "audit_log"} {
+			var n int
+			if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table).Scan(&n); err != nil {
+				t.Errorf("table %s: %v", table, err)
+			}
+		}
+		if err := db.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+	}
+}
+
+// TestTimeFormat checks that stored timestamps round-trip exactly and sort
+// as text in time order.
+func TestTimeFormat(t *testing.T) {
+	times := []time.Time{
+		time.Date(1999, 12, 31, 23, 59, 59, 999999000, time.UTC),
+		time.Date(2030, 1, 2, 3, 4, 5, 6000, time.UTC),
+		time.Date(2030, 1, 2, 3, 4, 5, 7000, time.UTC),
+	}
+	for i, want := range times {
+		got, err := parseTime(formatTime(want))
+		if err != nil {
+			t.Fatalf("parseTime(%q): %v", formatTime(want), err)
+		}
+		if !got.Equal(want) || got.Location() != time.UTC {
+			t.Errorf("round trip of %v = %v", want, got)
+		}
+		if i > 0 && formatTime(times[i-1]) >= formatTime(want) {
+			t.Errorf("%q does not sort before %q", formatTime(times[i-1]), formatTime(want))
+		}
+	}
+	if _, err := parseTime("yesterday"); err == nil {
+		t.Error("parseTime(yesterday) succeeded")
+	}
+}

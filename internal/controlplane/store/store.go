@@ -1,0 +1,142 @@
+// Package store defines how the control plane keeps objects durably. It knows
+// nothing of HTTP or of the kinds' rules: those live in the server and the
+// reconcilers, which pass their checks in as WriteOptions.Check so that they
+// run inside the same transaction as the write.
+//
+// Implementations: sqlite (the embedded default). Every method returns
+// *api.Error values for the failures a caller can act on; any other error is a
+// fault of the store and is reported as internal.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
+)
+
+// Object is one stored object of any kind. Spec and Status are the kind's
+// JSON; the store only reads the api.Status fields (phase,
+// observed_generation) out of Status to find work for reconcilers.
+type Object struct {
+	// Kind is the kind's URL segment, e.g. api.KindComputePool.
+	Kind string
+	// Meta is owned by the store, apart from Name and Environment.
+	Meta api.Metadata
+	// Parent names another object in the same environment that this one
+	// depends on, as "kind/name" (a feature group's feature store). Deleting
+	// the parent fails while children exist. Empty for none.
+	Parent string
+	// Spec is what the client declared.
+	Spec json.RawMessage
+	// Status is what the reconcilers observed.
+	Status json.RawMessage
+}
+
+// Ref returns the object's reference.
+func (o Object) Ref() api.Ref {
+	return api.Ref{Kind: o.Kind, Environment: o.Meta.Environment, Name: o.Meta.Name}
+}
+
+// WriteOptions carry what every write needs besides the object itself.
+type WriteOptions struct {
+	// Actor is who makes the write; it goes into the audit record.
+	Actor string
+	// IdempotencyKey, when set, is stored with the write in one transaction.
+	// A later write with the same key and Fingerprint returns the first
+	// result (Replayed=true) and changes nothing; with another Fingerprint it
+	// fails with ECONFLICT.
+	IdempotencyKey string
+	// Fingerprint identifies the request (method, path and body digest).
+	Fingerprint string
+	// IfMatch, when set, must equal the object's current etag, or the write
+	// fails with ECONFLICT.
+	IfMatch string
+	// Check, when set, runs inside the write's transaction after the current
+	// object (nil on create) was read and before anything is written. Any
+	// error it returns aborts the write and is returned as is.
+	Check func(ctx context.Context, v View, before, after *Object) error
+}
+
+// View reads the store inside a write transaction.
+type View interface {
+	// Get returns ENOTFOUND when the object does not exist.
+	Get(ctx context.Context, ref api.Ref) (*Object, error)
+	// ListAll returns every object of kind in env (env "" for environments),
+	// ordered by name.
+	ListAll(ctx context.Context, kind, env string) ([]*Object, error)
+}
+
+// Result is the outcome of a write.
+type Result struct {
+	// Object is the object after the write. For a Delete that removed the
+	// object it is the last state before removal.
+	Object *Object
+	// Replayed is true when the write was a retry of an earlier one with the
+	// same idempotency key; nothing was changed by this call.
+	Replayed bool
+	// Removed is true when a Delete removed the object at once (rather than
+	// marking it for a graceful teardown).
+	Removed bool
+}
+
+// Store keeps objects, idempotency keys and the audit log.
+type Store interface {
+	// Create inserts a new object with generation 1, a new uid and etag.
+	// obj.Status is the initial status. Returns EALREADYEXISTS when the name
+	// is taken in that kind and environment, and EINVALID (field
+	// "environment") when obj.Meta.Environment names no environment or one
+	// that is being deleted.
+	Create(ctx context.Context, obj *Object, opts WriteOptions) (*Result, error)
+
+	// Get returns ENOTFOUND when the object does not exist.
+	Get(ctx context.Context, ref api.Ref) (*Object, error)
+
+	// List returns one page of objects of kind in env, ordered by name, and
+	// the token of the next page ("" on the last page). Returns EINVALID
+	// (field "page_token") for a token it did not issue.
+	List(ctx context.Context, kind, env string, opts api.ListOptions) ([]*Object, string, error)
+
+	// UpdateSpec replaces the spec, bumps the generation and the etag. A spec
+	// equal to the current one changes nothing and is not an error. Returns
+	// ENOTFOUND, ECONFLICT when IfMatch is stale or the object is being
+	// deleted.
+	UpdateSpec(ctx context.Context, ref api.Ref, spec json.RawMessage, opts WriteOptions) (*Result, error)
+
+	// Delete removes the object, or when graceful is true marks it with
+	// DeletionRequestedAt so a reconciler tears it down and calls Finalize.
+	// A missing object is not an error: it returns a Result with Object nil.
+	// Returns ECONFLICT when IfMatch is stale or when other objects depend on
+	// this one (children via Parent, or any object in an environment being
+	// deleted), naming them.
+	Delete(ctx context.Context, ref api.Ref, graceful bool, opts WriteOptions) (*Result, error)
+
+	// UpdateStatus replaces the status of the object with the given uid. Only
+	// reconcilers call it. It does not change generation or etag and is not
+	// audited. Returns ENOTFOUND when no object with that uid exists any more.
+	UpdateStatus(ctx context.Context, ref api.Ref, uid string, status json.RawMessage) (*Object, error)
+
+	// Finalize removes an object marked for deletion once its teardown is
+	// done, and audits the removal. A missing object is not an error.
+	Finalize(ctx context.Context, ref api.Ref, uid string, actor string) error
+
+	// Pending returns the objects a reconciler must look at: those whose
+	// status has not observed the current generation, whose phase is not
+	// terminal (ready or failed), or that are marked for deletion.
+	Pending(ctx context.Context, kind string) ([]*Object, error)
+
+	// ListAudit returns audit records with Seq > afterSeq, oldest first, at
+	// most limit of them.
+	ListAudit(ctx context.Context, afterSeq int64, limit int) ([]api.AuditRecord, error)
+
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+
+	// Close releases the database.
+	Close() error
+}
+
+// Clock returns the current time; stores take it once per transaction so
+// every timestamp written by one write agrees.
+type Clock func() time.Time
