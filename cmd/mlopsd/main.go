@@ -1,0 +1,210 @@
+// Command mlopsd is the MLOps control plane: the HTTP/JSON API that the
+// Terraform provider talks to, its durable store and its reconcilers.
+//
+// With no flags it serves http://127.0.0.1:8080 from ./mlops.db.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/daemon"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	// After the first signal starts a graceful shutdown, a second one ends
+	// the process at once, as an impatient operator expects.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "mlopsd:", err)
+		os.Exit(1)
+	}
+}
+
+// Main is one mlopsd process: its parsed configuration and, between Run and
+// Close, the running control plane.
+type Main struct {
+	Config   daemon.Config
+	LogLevel slog.Level
+
+	// Daemon is the running control plane; Run sets it.
+	Daemon *daemon.Daemon
+	// URL is the base URL the API is served at, e.g. http://127.0.0.1:8080;
+	// Run sets it, so with -addr 127.0.0.1:0 it names the port chosen.
+	URL string
+
+	// done is closed when serving stops; serveErr is why.
+	done     chan struct{}
+	serveErr error
+}
+
+// envOr returns the environment variable's value, or def when it is unset or
+// empty (as MLOPSD_TOKEN is read, and as a unit file's "MLOPSD_ADDR=" means).
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// ParseFlags reads flags, falling back to MLOPSD_* environment variables so
+// the daemon can be configured the same way in a shell and in a unit file.
+func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("mlopsd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", envOr("MLOPSD_ADDR", "127.0.0.1:8080"), "listen address (env MLOPSD_ADDR)")
+	data := fs.String("data", envOr("MLOPSD_DATA", "./mlops.db"), "SQLite database file (env MLOPSD_DATA)")
+	level := fs.String("log-level", envOr("MLOPSD_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env MLOPSD_LOG_LEVEL)")
+	tokenFile := fs.String("token-file", envOr("MLOPSD_TOKEN_FILE", ""), "file with one accepted bearer token per line; authentication is off when neither this nor MLOPSD_TOKEN is set (env MLOPSD_TOKEN_FILE)")
+	interval := fs.Duration("reconcile-interval", 500*time.Millisecond, "time between reconcile passes")
+	maxNodes := fs.Int64("local-max-nodes", 64, "most nodes one compute pool of the local driver may have")
+	shutdown := fs.Duration("shutdown-timeout", 15*time.Second, "how long SIGTERM waits for in-flight requests")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q; mlopsd takes only flags (see mlopsd -h) or the word version", fs.Arg(0))
+	}
+	if err := m.LogLevel.UnmarshalText([]byte(*level)); err != nil {
+		return fmt.Errorf("-log-level %q: use debug, info, warn or error", *level)
+	}
+	// The daemon would replace zero or negative values by its defaults
+	// without a word, so an explicit bad value is refused here instead.
+	switch {
+	case *interval <= 0:
+		return fmt.Errorf("-reconcile-interval %v: use a positive duration, e.g. 500ms", *interval)
+	case *maxNodes < 1:
+		return fmt.Errorf("-local-max-nodes %d: use a whole number of at least 1", *maxNodes)
+	case *shutdown <= 0:
+		return fmt.Errorf("-shutdown-timeout %v: use a positive duration, e.g. 15s", *shutdown)
+	}
+	var tokens []string
+	if t := os.Getenv("MLOPSD_TOKEN"); t != "" {
+		tokens = append(tokens, t)
+	}
+	if *tokenFile != "" {
+		b, err := os.ReadFile(*tokenFile)
+		if err != nil {
+			return fmt.Errorf("-token-file: %w", err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+				tokens = append(tokens, line)
+			}
+		}
+	}
+	m.Config = daemon.Config{
+		Addr:                 *addr,
+		DataPath:             *data,
+		Tokens:               tokens,
+		ReconcileInterval:    *interval,
+		LocalMaxNodesPerPool: *maxNodes,
+		ShutdownTimeout:      *shutdown,
+		Version:              version,
+	}
+	return nil
+}
+
+// Run opens the database, binds the listen address and starts the API and
+// the reconcilers in the background. It returns once the API accepts
+// connections (URL says where); Close stops everything.
+func (m *Main) Run(ctx context.Context) error {
+	if m.Config.Logger == nil {
+		m.Config.Logger = slog.New(slog.DiscardHandler)
+	}
+	log := m.Config.Logger
+	d, err := daemon.New(m.Config)
+	if err != nil {
+		return err
+	}
+	ln, err := d.Listen()
+	if err != nil {
+		_ = d.Close()
+		return err
+	}
+	m.Daemon = d
+	m.URL = "http://" + ln.Addr().String()
+	auth := "off (no MLOPSD_TOKEN or -token-file)"
+	if len(m.Config.Tokens) > 0 {
+		auth = fmt.Sprintf("%d bearer token(s)", len(m.Config.Tokens))
+	}
+	log.InfoContext(ctx, "mlopsd serving", "version", version, "url", m.URL, "data", m.Config.DataPath, "auth", auth)
+	d.RunReconcilers()
+	m.done = make(chan struct{})
+	go func() {
+		defer close(m.done)
+		m.serveErr = d.Serve(ln)
+	}()
+	return nil
+}
+
+// Done is closed when the API stops serving: after Close, or early when
+// serving fails (Close then reports why).
+func (m *Main) Done() <-chan struct{} { return m.done }
+
+// Close drains in-flight requests (bounded by -shutdown-timeout), stops the
+// reconcilers and closes the database, so no acknowledged write is lost. It
+// returns any error that stopped serving early.
+func (m *Main) Close() error {
+	if m.Daemon == nil {
+		return nil
+	}
+	err := m.Daemon.Close()
+	<-m.done
+	m.Daemon = nil
+	return errors.Join(err, m.serveErr)
+}
+
+// run is mlopsd's main: it serves until ctx is cancelled (SIGINT or SIGTERM)
+// and then shuts down gracefully. ready, when not nil, is called with the
+// base URL once the API accepts connections.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(url string)) error {
+	if len(args) > 0 && args[0] == "version" {
+		fmt.Fprintln(stdout, "mlopsd", version)
+		return nil
+	}
+	var m Main
+	if err := m.ParseFlags(args, stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: m.LogLevel}))
+	m.Config.Logger = log
+	if err := m.Run(ctx); err != nil {
+		return err
+	}
+	if ready != nil {
+		ready(m.URL)
+	}
+	select {
+	case <-m.Done():
+		log.Error("serving stopped unexpectedly; shutting down")
+		return m.Close()
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining requests")
+	if err := m.Close(); err != nil {
+		return err
+	}
+	log.Info("stopped cleanly")
+	return nil
+}

@@ -1,0 +1,60 @@
+package reconcile
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/store"
+)
+
+// readyHandler reconciles kinds whose spec is fully realised by storing it:
+// environments, feature stores and feature groups. It records that the
+// current generation was observed and is ready.
+type readyHandler struct {
+	store store.Store
+}
+
+// Reconcile implements Handler. Fields beyond api.Status (such as an
+// environment's derived counts) are kept as they are.
+func (h *readyHandler) Reconcile(ctx context.Context, obj *store.Object) error {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(obj.Status, &fields); err != nil || fields == nil {
+		fields = map[string]json.RawMessage{}
+	}
+	var st api.Status
+	if err := json.Unmarshal(obj.Status, &st); err != nil {
+		return fmt.Errorf("decoding status of %s: %w", obj.Ref(), err)
+	}
+	st.Phase = api.PhaseReady
+	st.Reason = ""
+	st.Message = ""
+	st.ObservedGeneration = obj.Meta.Generation
+	st.Conditions = setCondition(st.Conditions, api.Condition{
+		Type: api.ConditionReady, Status: api.ConditionTrue, Reason: "Stored", Message: "spec stored and in effect",
+	}, time.Now().UTC())
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	var base map[string]json.RawMessage
+	if err := json.Unmarshal(b, &base); err != nil {
+		return err
+	}
+	for k, v := range base {
+		fields[k] = v
+	}
+	for _, k := range []string{"reason", "message"} {
+		if _, ok := base[k]; !ok {
+			delete(fields, k)
+		}
+	}
+	out, err := json.Marshal(fields)
+	if err != nil {
+		return err
+	}
+	_, err = h.store.UpdateStatus(ctx, obj.Ref(), obj.Meta.UID, out)
+	return err
+}

@@ -1,0 +1,135 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/store"
+)
+
+// Compute pool defaults, applied when a field is left zero.
+const (
+	defaultCPUPerNode       = 4
+	defaultMemoryGiBPerNode = 16
+	acceleratorNone         = "none"
+)
+
+func computePoolKind() *kind[api.ComputePoolSpec] {
+	return &kind[api.ComputePoolSpec]{
+		name:     api.KindComputePool,
+		teardown: true,
+		validate: func(s *api.ComputePoolSpec) error {
+			if s.Driver == "" {
+				s.Driver = api.DriverLocal
+			}
+			if err := oneOf("spec.driver", s.Driver, api.DriverLocal); err != nil {
+				return err
+			}
+			if s.AcceleratorType == "" {
+				s.AcceleratorType = acceleratorNone
+			}
+			if !acceleratorRE.MatchString(s.AcceleratorType) {
+				return api.Errorf(api.EINVALID, "spec.accelerator_type", "%q is not a valid accelerator type; use lowercase letters, digits and '-', e.g. nvidia-a100, or none", s.AcceleratorType)
+			}
+			if s.AcceleratorType == acceleratorNone && s.AcceleratorCount != 0 {
+				return api.Errorf(api.EINVALID, "spec.accelerator_count", "is %d but accelerator_type is none; set accelerator_type, or set accelerator_count to 0", s.AcceleratorCount)
+			}
+			if s.AcceleratorType != acceleratorNone {
+				if err := validateRange("spec.accelerator_count", s.AcceleratorCount, 1, 16); err != nil {
+					return err
+				}
+			}
+			if s.CPUPerNode == 0 {
+				s.CPUPerNode = defaultCPUPerNode
+			}
+			if err := validateRange("spec.cpu_per_node", s.CPUPerNode, 1, 1024); err != nil {
+				return err
+			}
+			if s.MemoryGiBPerNode == 0 {
+				s.MemoryGiBPerNode = defaultMemoryGiBPerNode
+			}
+			if err := validateRange("spec.memory_gib_per_node", s.MemoryGiBPerNode, 1, 16384); err != nil {
+				return err
+			}
+			if err := validateRange("spec.max_nodes", s.MaxNodes, 1, 1000); err != nil {
+				return err
+			}
+			if s.MinNodes < 0 || s.MinNodes > s.MaxNodes {
+				return api.Errorf(api.EINVALID, "spec.min_nodes", "is %d; it must be between 0 and max_nodes (%d)", s.MinNodes, s.MaxNodes)
+			}
+			return validateRange("spec.idle_scale_down_minutes", s.IdleScaleDownMinutes, 0, 10080)
+		},
+		immutable: func(old, s *api.ComputePoolSpec) error {
+			switch {
+			case old.Driver != s.Driver:
+				return immutableErr("spec.driver", old.Driver, s.Driver)
+			case old.AcceleratorType != s.AcceleratorType:
+				return immutableErr("spec.accelerator_type", old.AcceleratorType, s.AcceleratorType)
+			case old.AcceleratorCount != s.AcceleratorCount:
+				return immutableErr("spec.accelerator_count", old.AcceleratorCount, s.AcceleratorCount)
+			case old.Spot != s.Spot:
+				return immutableErr("spec.spot", old.Spot, s.Spot)
+			}
+			return nil
+		},
+		crossCheck: computePoolPolicyCheck,
+		initialStatus: func(s *api.ComputePoolSpec) any {
+			return api.ComputePoolStatus{
+				Status:       api.Status{Phase: api.PhaseProvisioning, Reason: "Created", Message: "waiting for the reconciler"},
+				DesiredNodes: s.MinNodes,
+			}
+		},
+	}
+}
+
+func immutableErr(field string, old, new any) error {
+	return api.Errorf(api.EINVALID, field, "cannot change from %v to %v in place; replace the object instead (Terraform plans this as a replacement)", old, new)
+}
+
+// computePoolPolicyCheck enforces the environment's accelerator allow-list
+// and GPU cap. It runs inside the write transaction, so two pools created at
+// once cannot both squeeze under the cap.
+func computePoolPolicyCheck(ctx context.Context, v store.View, ref api.Ref, s *api.ComputePoolSpec) error {
+	envObj, err := v.Get(ctx, api.Ref{Kind: api.KindEnvironment, Name: ref.Environment})
+	if err != nil {
+		if apiErr, ok := err.(*api.Error); ok && apiErr.Code == api.ENOTFOUND {
+			return api.Errorf(api.EINVALID, "environment", "environment %q does not exist; create it first (mlops_environment)", ref.Environment)
+		}
+		return err
+	}
+	var env api.EnvironmentSpec
+	if err := json.Unmarshal(envObj.Spec, &env); err != nil {
+		return fmt.Errorf("decoding %s: %w", envObj.Ref(), err)
+	}
+	if allowed := env.Policy.AllowedAcceleratorTypes; len(allowed) > 0 && s.AcceleratorType != acceleratorNone && !contains(allowed, s.AcceleratorType) {
+		return api.Errorf(api.EINVALID, "spec.accelerator_type",
+			"%q is not allowed in environment %q (policy.allowed_accelerator_types = %q); pick one of those or change the environment's policy", s.AcceleratorType, ref.Environment, allowed)
+	}
+	if env.Policy.MaxGPUs == nil {
+		return nil
+	}
+	pools, err := v.ListAll(ctx, api.KindComputePool, ref.Environment)
+	if err != nil {
+		return err
+	}
+	var others int64
+	for _, p := range pools {
+		if p.Meta.Name == ref.Name {
+			continue
+		}
+		var ps api.ComputePoolSpec
+		if err := json.Unmarshal(p.Spec, &ps); err != nil {
+			return fmt.Errorf("decoding %s: %w", p.Ref(), err)
+		}
+		others += ps.MaxNodes * ps.AcceleratorCount
+	}
+	asked := s.MaxNodes * s.AcceleratorCount
+	if others+asked > *env.Policy.MaxGPUs {
+		return api.Errorf(api.EINVALID, "spec.max_nodes",
+			"environment %q allows at most %d GPUs (policy.max_gpus); other pools use %d and this pool asks for %d (max_nodes %d × accelerator_count %d); lower max_nodes or raise the environment's max_gpus",
+			ref.Environment, *env.Policy.MaxGPUs, others, asked, s.MaxNodes, s.AcceleratorCount)
+	}
+	return nil
+}

@@ -1,0 +1,165 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/store"
+)
+
+// kindHandler is what the generic object handlers need from a kind. The
+// typed implementation is kind[S]; the interface lets the router hold all
+// kinds in one table.
+type kindHandler interface {
+	segment() string
+	// decodeSpec strictly decodes and validates a spec, filling defaults, and
+	// returns it re-encoded in canonical form.
+	decodeSpec(raw json.RawMessage) (json.RawMessage, error)
+	// prepare returns the parent ref and the initial status of a new object.
+	prepare(spec json.RawMessage) (parent string, status json.RawMessage, err error)
+	// check runs inside the write transaction; before is nil on create.
+	check(ctx context.Context, v store.View, ref api.Ref, before *store.Object, after json.RawMessage) error
+	graceful() bool
+	// decorate adds derived, read-time status to an object about to be sent.
+	decorate(ctx context.Context, s store.Store, obj *store.Object) error
+}
+
+// kind is one resource kind's rules. Rules live here, in the control plane,
+// so Terraform, the CLI and direct API users all meet the same ones.
+type kind[S any] struct {
+	name string // URL segment, e.g. compute-pools
+	// validate checks a decoded spec and fills server defaults in place.
+	validate func(spec *S) error
+	// immutable rejects changes to fields that cannot change in place.
+	immutable func(old, new *S) error
+	// crossCheck checks the spec against other objects (quota, references).
+	crossCheck func(ctx context.Context, v store.View, ref api.Ref, spec *S) error
+	// parentOf names the object this one depends on, "kind/name" or "".
+	parentOf func(spec *S) string
+	// initialStatus is the status a new object starts with.
+	initialStatus func(spec *S) any
+	// teardown is true when a reconciler must release resources before the
+	// object disappears, so deletes are graceful.
+	teardown bool
+	// readHook derives read-time status.
+	readHook func(ctx context.Context, s store.Store, obj *store.Object) error
+}
+
+func (k *kind[S]) segment() string { return k.name }
+func (k *kind[S]) graceful() bool  { return k.teardown }
+
+func (k *kind[S]) decode(raw json.RawMessage) (*S, error) {
+	spec := new(S)
+	if len(bytes.TrimSpace(raw)) == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		return nil, api.NewError(api.EINVALID, "spec", "spec is required")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(spec); err != nil {
+		return nil, jsonError("spec", raw, spec, true, err)
+	}
+	// Decode stops after the first value; anything behind it is not a spec
+	// this server can vouch for having read.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, api.NewError(api.EINVALID, "spec", "must be one JSON object with nothing after it")
+	}
+	return spec, nil
+}
+
+func (k *kind[S]) decodeSpec(raw json.RawMessage) (json.RawMessage, error) {
+	spec, err := k.decode(raw)
+	if err != nil {
+		return nil, err
+	}
+	if k.validate != nil {
+		if err := k.validate(spec); err != nil {
+			return nil, err
+		}
+	}
+	return json.Marshal(spec)
+}
+
+func (k *kind[S]) prepare(raw json.RawMessage) (string, json.RawMessage, error) {
+	spec, err := k.decode(raw)
+	if err != nil {
+		return "", nil, err
+	}
+	parent := ""
+	if k.parentOf != nil {
+		parent = k.parentOf(spec)
+	}
+	var status any = api.Status{Phase: api.PhasePending}
+	if k.initialStatus != nil {
+		status = k.initialStatus(spec)
+	}
+	b, err := json.Marshal(status)
+	return parent, b, err
+}
+
+func (k *kind[S]) check(ctx context.Context, v store.View, ref api.Ref, before *store.Object, after json.RawMessage) error {
+	newSpec, err := k.decode(after)
+	if err != nil {
+		return err
+	}
+	if before != nil && k.immutable != nil {
+		oldSpec, err := k.decode(before.Spec)
+		if err != nil {
+			return fmt.Errorf("decoding stored spec of %s: %w", before.Ref(), err)
+		}
+		if err := k.immutable(oldSpec, newSpec); err != nil {
+			return err
+		}
+	}
+	if k.crossCheck != nil {
+		return k.crossCheck(ctx, v, ref, newSpec)
+	}
+	return nil
+}
+
+func (k *kind[S]) decorate(ctx context.Context, s store.Store, obj *store.Object) error {
+	if k.readHook == nil {
+		return nil
+	}
+	return k.readHook(ctx, s, obj)
+}
+
+var nameRE = regexp.MustCompile(api.NamePattern)
+
+// validateName checks an object name against the shared rule.
+func validateName(field, name string) error {
+	if name == "" {
+		return api.Errorf(api.EINVALID, field, "%s is required; %s", field, api.NameHint)
+	}
+	if !nameRE.MatchString(name) {
+		return api.Errorf(api.EINVALID, field, "%q is not a valid name; %s", name, api.NameHint)
+	}
+	return nil
+}
+
+// canonicalETag strips the quotes and weak prefix clients may add. "*"
+// matches any current version (RFC 9110), which is no condition at all.
+func canonicalETag(h string) string {
+	h = strings.TrimSpace(h)
+	if h == "*" {
+		return ""
+	}
+	h = strings.TrimPrefix(h, "W/")
+	return strings.Trim(h, `"`)
+}
+
+// idempotencyKey reads and checks the Idempotency-Key header.
+func idempotencyKey(r *http.Request) (string, error) {
+	key := r.Header.Get(api.HeaderIdempotencyKey)
+	if len(key) > 200 {
+		return "", api.Errorf(api.EINVALID, "Idempotency-Key", "header is %d characters long; use at most 200 (a UUID is ideal)", len(key))
+	}
+	return key, nil
+}

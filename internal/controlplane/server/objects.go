@@ -1,0 +1,294 @@
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/store"
+)
+
+// maxBodyBytes bounds request bodies; a feature group with a thousand
+// features fits many times over.
+const maxBodyBytes = 4 << 20
+
+// wireObject is the JSON shape shared by every kind: the typed api structs
+// (api.ComputePool, ...) decode it on the client side.
+type wireObject struct {
+	Metadata api.Metadata    `json:"metadata"`
+	Spec     json.RawMessage `json:"spec"`
+	Status   json.RawMessage `json:"status"`
+}
+
+type wireList struct {
+	Items         []wireObject `json:"items"`
+	NextPageToken string       `json:"next_page_token,omitempty"`
+}
+
+type createBody struct {
+	Name string          `json:"name"`
+	Spec json.RawMessage `json:"spec"`
+}
+
+type updateBody struct {
+	Spec json.RawMessage `json:"spec"`
+}
+
+// objectHandler returns the handler of one operation on one kind.
+func (s *Server) objectHandler(k kindHandler, op string) http.HandlerFunc {
+	var h func(k kindHandler) http.HandlerFunc
+	switch op {
+	case api.OpCreate:
+		h = s.handleCreate
+	case api.OpList:
+		h = s.handleList
+	case api.OpGet:
+		h = s.handleGet
+	case api.OpUpdate:
+		h = s.handleUpdate
+	case api.OpDelete:
+		h = s.handleDelete
+	default:
+		panic("server: unknown operation " + op)
+	}
+	return s.authed(h(k))
+}
+
+// target resolves the object ref of a request; the name is "" for
+// collection routes.
+func target(r *http.Request, k kindHandler) (api.Ref, error) {
+	ref := api.Ref{Kind: k.segment(), Name: r.PathValue("name")}
+	if k.segment() != api.KindEnvironment {
+		ref.Environment = r.PathValue("env")
+		if err := validateName("environment", ref.Environment); err != nil {
+			return api.Ref{}, err
+		}
+	}
+	return ref, nil
+}
+
+func readBody(r *http.Request, v any) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	if err != nil {
+		return api.Errorf(api.EINVALID, "", "cannot read request body: %v", err)
+	}
+	if len(body) > maxBodyBytes {
+		return api.Errorf(api.EINVALID, "", "request body is larger than %d bytes", maxBodyBytes)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return jsonError("", body, v, false, err)
+	}
+	return nil
+}
+
+// fingerprint identifies a write for idempotency: the same key with another
+// method, path or body is a client bug, not a retry.
+func fingerprint(r *http.Request, canonicalBody []byte) string {
+	h := sha256.New()
+	h.Write([]byte(r.Method + " " + r.URL.Path + "\n"))
+	h.Write(canonicalBody)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func (s *Server) writeOptions(r *http.Request, canonicalBody []byte) (store.WriteOptions, error) {
+	key, err := idempotencyKey(r)
+	if err != nil {
+		return store.WriteOptions{}, err
+	}
+	return store.WriteOptions{
+		Actor:          actorFrom(r.Context()),
+		IdempotencyKey: key,
+		Fingerprint:    fingerprint(r, canonicalBody),
+		IfMatch:        canonicalETag(r.Header.Get(api.HeaderIfMatch)),
+	}, nil
+}
+
+func (s *Server) sendObject(w http.ResponseWriter, r *http.Request, k kindHandler, obj *store.Object, status int, replayed bool) {
+	if err := k.decorate(r.Context(), s.store, obj); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set(api.HeaderETag, `"`+obj.Meta.ETag+`"`)
+	if replayed {
+		w.Header().Set(api.HeaderIdempotentReplay, "true")
+	}
+	writeJSON(w, status, toWire(obj))
+}
+
+func toWire(obj *store.Object) wireObject {
+	return wireObject{Metadata: obj.Meta, Spec: obj.Spec, Status: obj.Status}
+}
+
+func (s *Server) handleCreate(k kindHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ref, err := target(r, k)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		var body createBody
+		if err := readBody(r, &body); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if err := validateName("name", body.Name); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		// Collection routes carry no name; the checks need the new one, e.g.
+		// to tell this object from the others of its environment.
+		ref.Name = body.Name
+		spec, err := k.decodeSpec(body.Spec)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		parent, status, err := k.prepare(spec)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		canonical, _ := json.Marshal(createBody{Name: body.Name, Spec: spec})
+		opts, err := s.writeOptions(r, canonical)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		opts.Check = func(ctx context.Context, v store.View, before, after *store.Object) error {
+			return k.check(ctx, v, ref, nil, spec)
+		}
+		obj := &store.Object{
+			Kind:   k.segment(),
+			Meta:   api.Metadata{Name: body.Name, Environment: ref.Environment},
+			Parent: parent,
+			Spec:   spec,
+			Status: status,
+		}
+		res, err := s.store.Create(r.Context(), obj, opts)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		s.notify(k.segment())
+		s.sendObject(w, r, k, res.Object, http.StatusCreated, res.Replayed)
+	}
+}
+
+func (s *Server) handleGet(k kindHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ref, err := target(r, k)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		obj, err := s.store.Get(r.Context(), ref)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		s.sendObject(w, r, k, obj, http.StatusOK, false)
+	}
+}
+
+func (s *Server) handleList(k kindHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ref, err := target(r, k)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		opts := api.ListOptions{PageToken: r.URL.Query().Get("page_token")}
+		if l := r.URL.Query().Get("limit"); l != "" {
+			n, err := strconv.Atoi(l)
+			if err != nil || n < 1 || n > api.MaxPageSize {
+				s.writeError(w, r, api.Errorf(api.EINVALID, "limit", "limit must be a whole number from 1 to %d", api.MaxPageSize))
+				return
+			}
+			opts.Limit = n
+		}
+		objs, next, err := s.store.List(r.Context(), k.segment(), ref.Environment, opts)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		out := wireList{Items: make([]wireObject, 0, len(objs)), NextPageToken: next}
+		for _, obj := range objs {
+			if err := k.decorate(r.Context(), s.store, obj); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			out.Items = append(out.Items, toWire(obj))
+		}
+		writeJSON(w, http.StatusOK, out)
+	}
+}
+
+func (s *Server) handleUpdate(k kindHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ref, err := target(r, k)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		var body updateBody
+		if err := readBody(r, &body); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		spec, err := k.decodeSpec(body.Spec)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		canonical, _ := json.Marshal(updateBody{Spec: spec})
+		opts, err := s.writeOptions(r, canonical)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		opts.Check = func(ctx context.Context, v store.View, before, after *store.Object) error {
+			return k.check(ctx, v, ref, before, spec)
+		}
+		res, err := s.store.UpdateSpec(r.Context(), ref, spec, opts)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		s.notify(k.segment())
+		s.sendObject(w, r, k, res.Object, http.StatusOK, res.Replayed)
+	}
+}
+
+func (s *Server) handleDelete(k kindHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ref, err := target(r, k)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		opts, err := s.writeOptions(r, nil)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		res, err := s.store.Delete(r.Context(), ref, k.graceful(), opts)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if res.Object == nil || res.Removed {
+			if res.Replayed {
+				w.Header().Set(api.HeaderIdempotentReplay, "true")
+			}
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		s.notify(k.segment())
+		s.sendObject(w, r, k, res.Object, http.StatusAccepted, res.Replayed)
+	}
+}

@@ -1,0 +1,61 @@
+// Package mlopsdtest starts a real, in-process mlopsd for tests: a SQLite
+// file in a temporary directory, the real API server on an httptest
+// listener, and the real reconcilers on a fast tick. It is the one package
+// through which provider tests reach the control plane.
+package mlopsdtest
+
+import (
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/daemon"
+)
+
+// Server is a running test control plane.
+type Server struct {
+	// URL is the base URL to point a client or the provider at.
+	URL string
+	// Daemon gives tests direct access to the store and reconcilers.
+	Daemon *daemon.Daemon
+}
+
+// Option changes the test configuration.
+type Option func(*daemon.Config)
+
+// WithTokens turns on authentication with the given plain-text tokens.
+func WithTokens(tokens ...string) Option {
+	return func(c *daemon.Config) { c.Tokens = tokens }
+}
+
+// WithLocalMaxNodes bounds local pools, to provoke capacity failures.
+func WithLocalMaxNodes(n int64) Option {
+	return func(c *daemon.Config) { c.LocalMaxNodesPerPool = n }
+}
+
+// Start runs a control plane until the test ends.
+func Start(tb testing.TB, opts ...Option) *Server {
+	tb.Helper()
+	cfg := daemon.Config{
+		DataPath:          filepath.Join(tb.TempDir(), "mlops.db"),
+		ReconcileInterval: 20 * time.Millisecond,
+		Version:           "test",
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	d, err := daemon.New(cfg)
+	if err != nil {
+		tb.Fatalf("starting mlopsd: %v", err)
+	}
+	ts := httptest.NewServer(d.Server)
+	d.RunReconcilers()
+	tb.Cleanup(func() {
+		ts.Close()
+		if err := d.Close(); err != nil {
+			tb.Errorf("closing mlopsd: %v", err)
+		}
+	})
+	return &Server{URL: ts.URL, Daemon: d}
+}
