@@ -1,0 +1,491 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/client"
+)
+
+var (
+	_ resource.Resource                   = (*computePoolResource)(nil)
+	_ resource.ResourceWithConfigure      = (*computePoolResource)(nil)
+	_ resource.ResourceWithImportState    = (*computePoolResource)(nil)
+	_ resource.ResourceWithValidateConfig = (*computePoolResource)(nil)
+)
+
+// NewComputePoolResource returns the mlops_compute_pool resource.
+func NewComputePoolResource() resource.Resource {
+	return &computePoolResource{}
+}
+
+type computePoolResource struct {
+	client *client.Client
+}
+
+type computePoolModel struct {
+	ID                   types.String   `tfsdk:"id"`
+	Environment          types.String   `tfsdk:"environment"`
+	Name                 types.String   `tfsdk:"name"`
+	Driver               types.String   `tfsdk:"driver"`
+	AcceleratorType      types.String   `tfsdk:"accelerator_type"`
+	AcceleratorCount     types.Int64    `tfsdk:"accelerator_count"`
+	CPUPerNode           types.Int64    `tfsdk:"cpu_per_node"`
+	MemoryGiBPerNode     types.Int64    `tfsdk:"memory_gib_per_node"`
+	MinNodes             types.Int64    `tfsdk:"min_nodes"`
+	MaxNodes             types.Int64    `tfsdk:"max_nodes"`
+	Spot                 types.Bool     `tfsdk:"spot"`
+	IdleScaleDownMinutes types.Int64    `tfsdk:"idle_scale_down_minutes"`
+	UID                  types.String   `tfsdk:"uid"`
+	CreatedAt            types.String   `tfsdk:"created_at"`
+	Phase                types.String   `tfsdk:"phase"`
+	CurrentNodes         types.Int64    `tfsdk:"current_nodes"`
+	Timeouts             timeouts.Value `tfsdk:"timeouts"`
+}
+
+// Defaults of a compute pool. They equal the values mlopsd fills in for a
+// field left zero, so leaving an attribute out never shows a diff.
+const (
+	computePoolDefaultTimeout          = 20 * time.Minute
+	computePoolDefaultAcceleratorType  = "none"
+	computePoolDefaultCPUPerNode       = 4
+	computePoolDefaultMemoryGiBPerNode = 16
+)
+
+func (r *computePoolResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_compute_pool"
+}
+
+func (r *computePoolResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "A compute pool is a group of CPU or GPU nodes in one environment. The control plane keeps at least `min_nodes` " +
+			"nodes up and never more than `max_nodes`, and enforces the environment's policy (allowed accelerator types and its GPU cap, " +
+			"counted as `max_nodes × accelerator_count`). Create and update wait until the pool is `ready`; a pool that fails " +
+			"(for example `InsufficientCapacity`) is an apply error.\n\n" +
+			"The node count changes at run time without any change in Terraform, so this resource only records `phase` and " +
+			"`current_nodes` as they were when Terraform last created or updated the pool. Read the live values from the " +
+			"`mlops_compute_pool` data source.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				MarkdownDescription: "`<environment>/<name>`, Terraform's resource ID and the import ID. Set by the provider.",
+				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"environment": schema.StringAttribute{
+				MarkdownDescription: "Name of the environment the pool lives in; it must exist (see `mlops_environment`). Changing it replaces the pool.",
+				Required:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+				Validators:          []validator.String{nameValidator()},
+			},
+			"name": schema.StringAttribute{
+				MarkdownDescription: "Name of the pool, unique in its environment: 1-63 lowercase letters, digits and `-`, starting with a letter. Changing it replaces the pool.",
+				Required:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+				Validators:          []validator.String{nameValidator()},
+			},
+			"driver": schema.StringAttribute{
+				MarkdownDescription: "Runtime that makes the pool real. Only `local` exists today: nodes are slots on the machine `mlopsd` runs on, bounded by its `--local-max-nodes`. Defaults to `local`; changing it replaces the pool.",
+				Optional:            true,
+				Computed:            true,
+				Default:             stringdefault.StaticString(api.DriverLocal),
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+				Validators:          []validator.String{stringvalidator.OneOf(api.DriverLocal)},
+			},
+			"accelerator_type": schema.StringAttribute{
+				MarkdownDescription: "Accelerator on each node, e.g. `nvidia-a100`, or `none` for a CPU-only pool. The environment's `policy.allowed_accelerator_types` must allow it. Defaults to `none`; changing it replaces the pool.",
+				Optional:            true,
+				Computed:            true,
+				Default:             stringdefault.StaticString(computePoolDefaultAcceleratorType),
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+				Validators:          []validator.String{acceleratorTypeValidator()},
+			},
+			"accelerator_count": schema.Int64Attribute{
+				MarkdownDescription: "Accelerators per node, 0-16. Must be `0` when `accelerator_type` is `none` and at least `1` otherwise. Defaults to `0`; changing it replaces the pool.",
+				Optional:            true,
+				Computed:            true,
+				Default:             int64default.StaticInt64(0),
+				PlanModifiers:       []planmodifier.Int64{int64planmodifier.RequiresReplace()},
+				Validators:          []validator.Int64{int64validator.Between(0, 16)},
+			},
+			"cpu_per_node": schema.Int64Attribute{
+				MarkdownDescription: "vCPUs per node, 1-1024. Defaults to `4`; changes in place.",
+				Optional:            true,
+				Computed:            true,
+				Default:             int64default.StaticInt64(computePoolDefaultCPUPerNode),
+				Validators:          []validator.Int64{int64validator.Between(1, 1024)},
+			},
+			"memory_gib_per_node": schema.Int64Attribute{
+				MarkdownDescription: "Memory per node in GiB, 1-16384. Defaults to `16`; changes in place.",
+				Optional:            true,
+				Computed:            true,
+				Default:             int64default.StaticInt64(computePoolDefaultMemoryGiBPerNode),
+				Validators:          []validator.Int64{int64validator.Between(1, 16384)},
+			},
+			"min_nodes": schema.Int64Attribute{
+				MarkdownDescription: "Nodes the pool never scales below, 0-1000 and at most `max_nodes`. Apply waits until this many nodes are up. Defaults to `0`; changes in place.",
+				Optional:            true,
+				Computed:            true,
+				Default:             int64default.StaticInt64(0),
+				Validators:          []validator.Int64{int64validator.Between(0, 1000)},
+			},
+			"max_nodes": schema.Int64Attribute{
+				MarkdownDescription: "Nodes the pool never scales above, 1-1000. `max_nodes × accelerator_count` counts against the environment's `policy.max_gpus`. Changes in place.",
+				Required:            true,
+				Validators:          []validator.Int64{int64validator.Between(1, 1000)},
+			},
+			"spot": schema.BoolAttribute{
+				MarkdownDescription: "Ask for preemptible (spot) capacity. Defaults to `false`; changing it replaces the pool.",
+				Optional:            true,
+				Computed:            true,
+				Default:             booldefault.StaticBool(false),
+				PlanModifiers:       []planmodifier.Bool{boolplanmodifier.RequiresReplace()},
+			},
+			"idle_scale_down_minutes": schema.Int64Attribute{
+				MarkdownDescription: "Minutes a node above `min_nodes` may stay idle before it is released, 0-10080 (one week). `0` releases idle nodes at once. Defaults to `0`; changes in place.",
+				Optional:            true,
+				Computed:            true,
+				Default:             int64default.StaticInt64(0),
+				Validators:          []validator.Int64{int64validator.Between(0, 10080)},
+			},
+			"uid": schema.StringAttribute{
+				MarkdownDescription: "Unique ID the control plane assigned on create; it never changes, and a replaced pool gets a new one. Set by the server.",
+				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"created_at": schema.StringAttribute{
+				MarkdownDescription: "When the pool was created (RFC 3339). Set by the server.",
+				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"phase": schema.StringAttribute{
+				MarkdownDescription: "Phase of the pool (`ready` or `failed`) when Terraform last created, updated or imported it. Owned by the runtime; " +
+					"refreshes keep the recorded value so that run-time changes never show as a diff. Read the live phase from the `mlops_compute_pool` data source.",
+				Computed: true,
+			},
+			"current_nodes": schema.Int64Attribute{
+				MarkdownDescription: "Nodes that were up when Terraform last created, updated or imported the pool. Owned by the runtime; " +
+					"refreshes keep the recorded value so that scaling never shows as a diff. Read the live count from the `mlops_compute_pool` data source.",
+				Computed: true,
+			},
+			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+		},
+	}
+}
+
+func (r *computePoolResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.client = clientFromProviderData(req.ProviderData, &resp.Diagnostics)
+}
+
+func (r *computePoolResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan computePoolModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Create(ctx, computePoolDefaultTimeout)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	env, name := plan.Environment.ValueString(), plan.Name.ValueString()
+	what := computePoolWhat(env, name)
+	spec := computePoolToAPI(plan)
+	pool, err := r.client.CreateComputePool(ctx, env, name, spec)
+	if client.IsAlreadyExists(err) && r.beingDeleted(ctx, env, name) {
+		// A pool deleted outside Terraform keeps its name until its nodes
+		// are released; wait for that instead of failing the apply.
+		tflog.Info(ctx, "compute pool of the same name is being deleted, waiting", map[string]any{"environment": env, "name": name})
+		if err = r.waitGone(ctx, env, name); err == nil {
+			pool, err = r.client.CreateComputePool(ctx, env, name, spec)
+		}
+	}
+	if err != nil {
+		addAPIError(&resp.Diagnostics, "Error creating compute pool", what, err)
+		return
+	}
+	// Save what exists before waiting, so a timeout leaves a tracked object
+	// rather than an orphan that the next apply would collide with.
+	resp.Diagnostics.Append(resp.State.Set(ctx, computePoolFromAPI(pool, plan))...)
+	resp.Diagnostics.Append(setETag(ctx, resp.Private, pool.Metadata.ETag)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	settled, err := r.waitReady(ctx, env, name)
+	if settled != nil {
+		// Even a failed pool exists; record it as the server has it, and
+		// Terraform taints it so the next apply replaces it.
+		resp.Diagnostics.Append(resp.State.Set(ctx, computePoolFromAPI(settled, plan))...)
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Error creating compute pool", err.Error())
+		return
+	}
+	tflog.Info(ctx, "created compute pool", map[string]any{"environment": env, "name": name, "uid": settled.Metadata.UID})
+}
+
+// beingDeleted reports whether the pool exists and is tearing down.
+func (r *computePoolResource) beingDeleted(ctx context.Context, env, name string) bool {
+	pool, err := r.client.GetComputePool(ctx, env, name)
+	return err == nil && pool.Metadata.DeletionRequestedAt != nil
+}
+
+// waitReady polls until the pool settled on its current generation. It
+// returns the last object read, also when it fails, so callers can record
+// what exists.
+func (r *computePoolResource) waitReady(ctx context.Context, env, name string) (*api.ComputePool, error) {
+	var last *api.ComputePool
+	err := waitSettled(ctx, computePoolWhat(env, name), func(ctx context.Context) (api.Metadata, api.Status, error) {
+		pool, err := r.client.GetComputePool(ctx, env, name)
+		if err != nil {
+			return api.Metadata{}, api.Status{}, err
+		}
+		last = pool
+		return pool.Metadata, pool.Status.Status, nil
+	})
+	return last, err
+}
+
+func (r *computePoolResource) waitGone(ctx context.Context, env, name string) error {
+	return waitGone(ctx, computePoolWhat(env, name), func(ctx context.Context) error {
+		_, err := r.client.GetComputePool(ctx, env, name)
+		return err
+	})
+}
+
+// Read refreshes the spec so that out-of-band edits show as drift. phase and
+// current_nodes keep their recorded values: the runtime changes them all the
+// time, and a refresh must not turn that into a diff.
+func (r *computePoolResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state computePoolModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	env, name := state.Environment.ValueString(), state.Name.ValueString()
+	pool, err := r.client.GetComputePool(ctx, env, name)
+	if client.IsNotFound(err) {
+		tflog.Info(ctx, "compute pool not found, removing from state", map[string]any{"environment": env, "name": name})
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if err != nil {
+		addAPIError(&resp.Diagnostics, "Error reading compute pool", computePoolWhat(env, name), err)
+		return
+	}
+	if pool.Metadata.DeletionRequestedAt != nil {
+		// Deleted outside Terraform and still releasing nodes: it is gone
+		// for good, so plan to create it again.
+		tflog.Info(ctx, "compute pool is being deleted, removing from state", map[string]any{"environment": env, "name": name})
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, keepRuntimeValues(computePoolFromAPI(pool, state), state))...)
+	resp.Diagnostics.Append(setETag(ctx, resp.Private, pool.Metadata.ETag)...)
+}
+
+// keepRuntimeValues copies the runtime-owned attributes from prior into m,
+// unless prior has none yet (after import), when the server's values stay.
+func keepRuntimeValues(m, prior computePoolModel) computePoolModel {
+	if !prior.Phase.IsNull() && !prior.Phase.IsUnknown() {
+		m.Phase = prior.Phase
+	}
+	if !prior.CurrentNodes.IsNull() && !prior.CurrentNodes.IsUnknown() {
+		m.CurrentNodes = prior.CurrentNodes
+	}
+	return m
+}
+
+func (r *computePoolResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan computePoolModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Update(ctx, computePoolDefaultTimeout)
+	resp.Diagnostics.Append(diags...)
+	etag, diags := getETag(ctx, req.Private)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	env, name := plan.Environment.ValueString(), plan.Name.ValueString()
+	pool, err := r.client.UpdateComputePool(ctx, env, name, computePoolToAPI(plan), etag)
+	if err != nil {
+		addAPIError(&resp.Diagnostics, "Error updating compute pool", computePoolWhat(env, name), err)
+		return
+	}
+	// The new spec is stored whatever the wait brings; record it now.
+	resp.Diagnostics.Append(resp.State.Set(ctx, computePoolFromAPI(pool, plan))...)
+	resp.Diagnostics.Append(setETag(ctx, resp.Private, pool.Metadata.ETag)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	settled, err := r.waitReady(ctx, env, name)
+	if settled != nil {
+		resp.Diagnostics.Append(resp.State.Set(ctx, computePoolFromAPI(settled, plan))...)
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Error updating compute pool", err.Error())
+	}
+}
+
+func (r *computePoolResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state computePoolModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := state.Timeouts.Delete(ctx, computePoolDefaultTimeout)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	env, name := state.Environment.ValueString(), state.Name.ValueString()
+	res, err := r.client.DeleteComputePool(ctx, env, name)
+	if err != nil {
+		addAPIError(&resp.Diagnostics, "Error deleting compute pool", computePoolWhat(env, name), err)
+		return
+	}
+	// Pools release their nodes before they disappear (phase deleting).
+	if res.Pending {
+		if err := r.waitGone(ctx, env, name); err != nil {
+			resp.Diagnostics.AddError("Error waiting for compute pool deletion", err.Error())
+		}
+	}
+}
+
+func (r *computePoolResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	env, name, err := parseEnvNameID(req.ID, "terraform import mlops_compute_pool.gpu dev/gpu-a100")
+	if err == nil {
+		if err = validateNameValue(env); err != nil {
+			err = fmt.Errorf("environment %q in import ID %q is not a valid name: %w", env, req.ID, err)
+		} else if err = validateNameValue(name); err != nil {
+			err = fmt.Errorf("compute pool name %q in import ID %q is not a valid name: %w", name, req.ID, err)
+		}
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Invalid import ID", err.Error())
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), env+"/"+name)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("environment"), env)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
+}
+
+// ValidateConfig checks the rules that span attributes, so a mistake shows
+// at plan time next to the line to fix rather than as a server error.
+func (r *computePoolResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var cfg computePoolModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if !cfg.AcceleratorType.IsUnknown() && !cfg.AcceleratorCount.IsUnknown() {
+		typ := cfg.AcceleratorType.ValueString()
+		if cfg.AcceleratorType.IsNull() {
+			typ = computePoolDefaultAcceleratorType
+		}
+		if msg := acceleratorCountProblem(typ, cfg.AcceleratorCount.ValueInt64()); msg != "" {
+			resp.Diagnostics.AddAttributeError(path.Root("accelerator_count"), "Invalid accelerator_count", msg)
+		}
+	}
+	if !cfg.MinNodes.IsNull() && !cfg.MinNodes.IsUnknown() && !cfg.MaxNodes.IsNull() && !cfg.MaxNodes.IsUnknown() {
+		if msg := nodeRangeProblem(cfg.MinNodes.ValueInt64(), cfg.MaxNodes.ValueInt64()); msg != "" {
+			resp.Diagnostics.AddAttributeError(path.Root("min_nodes"), "Invalid min_nodes", msg)
+		}
+	}
+}
+
+// acceleratorCountProblem returns why an accelerator type and count do not
+// go together, with the fix, or "" when they do.
+func acceleratorCountProblem(acceleratorType string, count int64) string {
+	switch {
+	case acceleratorType == computePoolDefaultAcceleratorType && count > 0:
+		return fmt.Sprintf("accelerator_count is %d but accelerator_type is %q (CPU only); set accelerator_type (e.g. \"nvidia-a100\"), or set accelerator_count to 0", count, acceleratorType)
+	case acceleratorType != computePoolDefaultAcceleratorType && count == 0:
+		return fmt.Sprintf("accelerator_type is %q but accelerator_count is 0; set accelerator_count to the accelerators per node (1-16), or set accelerator_type to \"none\"", acceleratorType)
+	}
+	return ""
+}
+
+// nodeRangeProblem returns why min_nodes and max_nodes do not go together,
+// with the fix, or "" when they do.
+func nodeRangeProblem(minNodes, maxNodes int64) string {
+	if minNodes > maxNodes {
+		return fmt.Sprintf("min_nodes (%d) is more than max_nodes (%d); lower min_nodes or raise max_nodes", minNodes, maxNodes)
+	}
+	return ""
+}
+
+// computePoolWhat names a pool in diagnostics.
+func computePoolWhat(env, name string) string {
+	return fmt.Sprintf("compute pool %q in environment %q", name, env)
+}
+
+// computePoolToAPI builds the spec from a plan. Every attribute is known by
+// then: the optional ones have defaults.
+func computePoolToAPI(m computePoolModel) api.ComputePoolSpec {
+	return api.ComputePoolSpec{
+		Driver:               m.Driver.ValueString(),
+		AcceleratorType:      m.AcceleratorType.ValueString(),
+		AcceleratorCount:     m.AcceleratorCount.ValueInt64(),
+		CPUPerNode:           m.CPUPerNode.ValueInt64(),
+		MemoryGiBPerNode:     m.MemoryGiBPerNode.ValueInt64(),
+		MinNodes:             m.MinNodes.ValueInt64(),
+		MaxNodes:             m.MaxNodes.ValueInt64(),
+		Spot:                 m.Spot.ValueBool(),
+		IdleScaleDownMinutes: m.IdleScaleDownMinutes.ValueInt64(),
+	}
+}
+
+// computePoolFromAPI builds the model from the server's object, runtime
+// values included. prior supplies what the server does not know (timeouts).
+func computePoolFromAPI(p *api.ComputePool, prior computePoolModel) computePoolModel {
+	return computePoolModel{
+		ID:                   types.StringValue(p.Metadata.Environment + "/" + p.Metadata.Name),
+		Environment:          types.StringValue(p.Metadata.Environment),
+		Name:                 types.StringValue(p.Metadata.Name),
+		Driver:               types.StringValue(p.Spec.Driver),
+		AcceleratorType:      types.StringValue(p.Spec.AcceleratorType),
+		AcceleratorCount:     types.Int64Value(p.Spec.AcceleratorCount),
+		CPUPerNode:           types.Int64Value(p.Spec.CPUPerNode),
+		MemoryGiBPerNode:     types.Int64Value(p.Spec.MemoryGiBPerNode),
+		MinNodes:             types.Int64Value(p.Spec.MinNodes),
+		MaxNodes:             types.Int64Value(p.Spec.MaxNodes),
+		Spot:                 types.BoolValue(p.Spec.Spot),
+		IdleScaleDownMinutes: types.Int64Value(p.Spec.IdleScaleDownMinutes),
+		UID:                  types.StringValue(p.Metadata.UID),
+		CreatedAt:            types.StringValue(p.Metadata.CreatedAt.Format(time.RFC3339)),
+		Phase:                types.StringValue(p.Status.Phase),
+		CurrentNodes:         types.Int64Value(p.Status.CurrentNodes),
+		Timeouts:             prior.Timeouts,
+	}
+}

@@ -1,0 +1,323 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/client"
+)
+
+var (
+	_ resource.Resource                = (*environmentResource)(nil)
+	_ resource.ResourceWithConfigure   = (*environmentResource)(nil)
+	_ resource.ResourceWithImportState = (*environmentResource)(nil)
+)
+
+// NewEnvironmentResource returns the mlops_environment resource.
+func NewEnvironmentResource() resource.Resource {
+	return &environmentResource{}
+}
+
+type environmentResource struct {
+	client *client.Client
+}
+
+type environmentModel struct {
+	ID          types.String   `tfsdk:"id"`
+	Name        types.String   `tfsdk:"name"`
+	Description types.String   `tfsdk:"description"`
+	Labels      types.Map      `tfsdk:"labels"`
+	Policy      types.Object   `tfsdk:"policy"`
+	UID         types.String   `tfsdk:"uid"`
+	CreatedAt   types.String   `tfsdk:"created_at"`
+	Timeouts    timeouts.Value `tfsdk:"timeouts"`
+}
+
+type environmentPolicyModel struct {
+	MaxGPUs                 types.Int64 `tfsdk:"max_gpus"`
+	AllowedAcceleratorTypes types.Set   `tfsdk:"allowed_accelerator_types"`
+}
+
+var environmentPolicyAttrTypes = map[string]attr.Type{
+	"max_gpus":                  types.Int64Type,
+	"allowed_accelerator_types": types.SetType{ElemType: types.StringType},
+}
+
+// Default timeouts of environment operations.
+const environmentDefaultTimeout = 5 * time.Minute
+
+func (r *environmentResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_environment"
+}
+
+func (r *environmentResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "An environment (for example `dev`, `staging` or `prod`) is the namespace every other object lives in, " +
+			"with a policy that the control plane enforces on them: which accelerators compute pools may use and how many GPUs they may hold in total. " +
+			"An environment can only be deleted once it is empty.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				MarkdownDescription: "The environment's name, as Terraform's resource ID.",
+				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"name": schema.StringAttribute{
+				MarkdownDescription: "Name of the environment: 1-63 lowercase letters, digits and `-`, starting with a letter. Changing it replaces the environment.",
+				Required:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+				Validators:          []validator.String{nameValidator()},
+			},
+			"description": schema.StringAttribute{
+				MarkdownDescription: "Free text for people, at most 1024 characters. Defaults to an empty string; changes in place.",
+				Optional:            true,
+				Computed:            true,
+				Default:             stringdefault.StaticString(""),
+				Validators:          []validator.String{stringvalidator.LengthAtMost(1024)},
+			},
+			"labels": schema.MapAttribute{
+				MarkdownDescription: "Free key/value labels (at most 64). Keys use lowercase letters, digits, `_`, `.`, `/` and `-`. Changes in place.",
+				ElementType:         types.StringType,
+				Optional:            true,
+				Validators:          []validator.Map{mapvalidator.SizeBetween(1, 64), mapvalidator.KeysAre(labelKeyValidator())},
+			},
+			"policy": schema.SingleNestedAttribute{
+				MarkdownDescription: "Guardrails the control plane enforces on every compute pool in the environment, at create and update time. " +
+					"Tightening the policy below what existing pools use is refused with the pool named. Changes in place.",
+				Optional: true,
+				Computed: true,
+				Default: objectdefault.StaticValue(types.ObjectValueMust(environmentPolicyAttrTypes, map[string]attr.Value{
+					"max_gpus":                  types.Int64Null(),
+					"allowed_accelerator_types": types.SetNull(types.StringType),
+				})),
+				Attributes: map[string]schema.Attribute{
+					"max_gpus": schema.Int64Attribute{
+						MarkdownDescription: "Most GPUs the environment's compute pools may hold in total, counted as `max_nodes × accelerator_count` per pool. `0` forbids GPUs; unset means no cap.",
+						Optional:            true,
+						Validators:          []validator.Int64{int64validator.Between(0, 100000)},
+					},
+					"allowed_accelerator_types": schema.SetAttribute{
+						MarkdownDescription: "Accelerator types compute pools may use, e.g. `[\"nvidia-t4\", \"nvidia-a100\"]`. Unset allows any type.",
+						ElementType:         types.StringType,
+						Optional:            true,
+						Validators:          []validator.Set{setvalidator.SizeAtLeast(1), setvalidator.ValueStringsAre(acceleratorTypeValidator())},
+					},
+				},
+			},
+			"uid": schema.StringAttribute{
+				MarkdownDescription: "Unique ID the control plane assigned on create; it never changes, and a recreated environment gets a new one.",
+				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"created_at": schema.StringAttribute{
+				MarkdownDescription: "When the environment was created (RFC 3339).",
+				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+		},
+	}
+}
+
+func (r *environmentResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.client = clientFromProviderData(req.ProviderData, &resp.Diagnostics)
+}
+
+func (r *environmentResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan environmentModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Create(ctx, environmentDefaultTimeout)
+	resp.Diagnostics.Append(diags...)
+	spec := environmentToAPI(ctx, plan, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	name := plan.Name.ValueString()
+	env, err := r.client.CreateEnvironment(ctx, name, spec)
+	if err != nil {
+		addAPIError(&resp.Diagnostics, "Error creating environment", "environment "+name, err)
+		return
+	}
+	// Save what exists before waiting, so a timeout leaves a tracked object
+	// rather than an orphan that the next apply would collide with.
+	resp.Diagnostics.Append(resp.State.Set(ctx, environmentFromAPI(ctx, env, plan, &resp.Diagnostics))...)
+	resp.Diagnostics.Append(setETag(ctx, resp.Private, env.Metadata.ETag)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	env, err = r.waitReady(ctx, name)
+	if err != nil {
+		resp.Diagnostics.AddError("Error waiting for environment", err.Error())
+		return
+	}
+	tflog.Info(ctx, "created environment", map[string]any{"name": name, "uid": env.Metadata.UID})
+	resp.Diagnostics.Append(resp.State.Set(ctx, environmentFromAPI(ctx, env, plan, &resp.Diagnostics))...)
+}
+
+func (r *environmentResource) waitReady(ctx context.Context, name string) (*api.Environment, error) {
+	var last *api.Environment
+	err := waitSettled(ctx, fmt.Sprintf("environment %q", name), func(ctx context.Context) (api.Metadata, api.Status, error) {
+		env, err := r.client.GetEnvironment(ctx, name)
+		if err != nil {
+			return api.Metadata{}, api.Status{}, err
+		}
+		last = env
+		return env.Metadata, env.Status.Status, nil
+	})
+	return last, err
+}
+
+func (r *environmentResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state environmentModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	env, err := r.client.GetEnvironment(ctx, state.Name.ValueString())
+	if client.IsNotFound(err) {
+		tflog.Info(ctx, "environment not found, removing from state", map[string]any{"name": state.Name.ValueString()})
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if err != nil {
+		addAPIError(&resp.Diagnostics, "Error reading environment", "environment "+state.Name.ValueString(), err)
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, environmentFromAPI(ctx, env, state, &resp.Diagnostics))...)
+	resp.Diagnostics.Append(setETag(ctx, resp.Private, env.Metadata.ETag)...)
+}
+
+func (r *environmentResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan environmentModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Update(ctx, environmentDefaultTimeout)
+	resp.Diagnostics.Append(diags...)
+	etag, diags := getETag(ctx, req.Private)
+	resp.Diagnostics.Append(diags...)
+	spec := environmentToAPI(ctx, plan, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	name := plan.Name.ValueString()
+	env, err := r.client.UpdateEnvironment(ctx, name, spec, etag)
+	if err != nil {
+		addAPIError(&resp.Diagnostics, "Error updating environment", "environment "+name, err)
+		return
+	}
+	resp.Diagnostics.Append(setETag(ctx, resp.Private, env.Metadata.ETag)...)
+	env, err = r.waitReady(ctx, name)
+	if err != nil {
+		resp.Diagnostics.AddError("Error waiting for environment", err.Error())
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, environmentFromAPI(ctx, env, plan, &resp.Diagnostics))...)
+}
+
+func (r *environmentResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state environmentModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := state.Timeouts.Delete(ctx, environmentDefaultTimeout)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	name := state.Name.ValueString()
+	res, err := r.client.DeleteEnvironment(ctx, name)
+	if err != nil {
+		addAPIError(&resp.Diagnostics, "Error deleting environment", "environment "+name, err)
+		return
+	}
+	if res.Pending {
+		err := waitGone(ctx, fmt.Sprintf("environment %q", name), func(ctx context.Context) error {
+			_, err := r.client.GetEnvironment(ctx, name)
+			return err
+		})
+		if err != nil {
+			resp.Diagnostics.AddError("Error waiting for environment deletion", err.Error())
+		}
+	}
+}
+
+func (r *environmentResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	if err := validateNameValue(req.ID); err != nil {
+		resp.Diagnostics.AddError("Invalid import ID", fmt.Sprintf("Import ID %q is not an environment name: %s. Use the environment's name, e.g. terraform import mlops_environment.dev dev", req.ID, err))
+		return
+	}
+	resource.ImportStatePassthroughID(ctx, path.Root("name"), req, resp)
+}
+
+// environmentToAPI builds the spec from a plan.
+func environmentToAPI(ctx context.Context, m environmentModel, diags *diag.Diagnostics) api.EnvironmentSpec {
+	spec := api.EnvironmentSpec{
+		Description: m.Description.ValueString(),
+		Labels:      mapToAPI(ctx, m.Labels, diags),
+	}
+	if !m.Policy.IsNull() && !m.Policy.IsUnknown() {
+		var p environmentPolicyModel
+		diags.Append(m.Policy.As(ctx, &p, objectAsOptions)...)
+		if !p.MaxGPUs.IsNull() {
+			v := p.MaxGPUs.ValueInt64()
+			spec.Policy.MaxGPUs = &v
+		}
+		spec.Policy.AllowedAcceleratorTypes = setToAPI(ctx, p.AllowedAcceleratorTypes, diags)
+	}
+	return spec
+}
+
+// environmentFromAPI builds the model from the server's object. prior
+// supplies what the server does not know (timeouts).
+func environmentFromAPI(ctx context.Context, env *api.Environment, prior environmentModel, diags *diag.Diagnostics) environmentModel {
+	policy := map[string]attr.Value{
+		"max_gpus":                  types.Int64PointerValue(env.Spec.Policy.MaxGPUs),
+		"allowed_accelerator_types": setFromAPI(ctx, env.Spec.Policy.AllowedAcceleratorTypes, diags),
+	}
+	obj, d := types.ObjectValue(environmentPolicyAttrTypes, policy)
+	diags.Append(d...)
+	return environmentModel{
+		ID:          types.StringValue(env.Metadata.Name),
+		Name:        types.StringValue(env.Metadata.Name),
+		Description: types.StringValue(env.Spec.Description),
+		Labels:      mapFromAPI(ctx, env.Spec.Labels, diags),
+		Policy:      obj,
+		UID:         types.StringValue(env.Metadata.UID),
+		CreatedAt:   types.StringValue(env.Metadata.CreatedAt.Format(time.RFC3339)),
+		Timeouts:    prior.Timeouts,
+	}
+}
