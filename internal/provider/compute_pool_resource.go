@@ -160,7 +160,7 @@ func (r *computePoolResource) Schema(ctx context.Context, _ resource.SchemaReque
 				PlanModifiers:       []planmodifier.Bool{boolplanmodifier.RequiresReplace()},
 			},
 			"idle_scale_down_minutes": schema.Int64Attribute{
-				MarkdownDescription: "Minutes a node above `min_nodes` may stay idle before it is released, 0-10080 (one week). `0` releases idle nodes at once. Defaults to `0`; changes in place.",
+				MarkdownDescription: "Minutes a node above `min_nodes` may stay idle before it is released, 0-10080 (one week). `0` releases idle nodes at once. It applies to nodes added for workloads; the local driver schedules none yet, so today nodes above `min_nodes` are released as soon as `min_nodes` is lowered. Defaults to `0`; changes in place.",
 				Optional:            true,
 				Computed:            true,
 				Default:             int64default.StaticInt64(0),

@@ -10,7 +10,7 @@ resource "mlops_compute_pool" "gpu" {
   min_nodes           = 1
   max_nodes           = 4
 
-  # Scaling down releases idle nodes after half an hour.
+  # Nodes added for workloads are released after half an hour idle.
   idle_scale_down_minutes = 30
 
   timeouts = {
