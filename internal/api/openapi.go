@@ -30,6 +30,11 @@ func OpenAPI(version string) map[string]any {
 				map[string]any{"name": "limit", "in": "query", "schema": map[string]any{"type": "integer", "minimum": 1, "maximum": MaxPageSize}},
 				map[string]any{"name": "page_token", "in": "query", "schema": map[string]any{"type": "string"}})
 		}
+		if rt.OperationID == "listAudit" {
+			params = append(params,
+				map[string]any{"name": "after_seq", "in": "query", "schema": map[string]any{"type": "integer", "minimum": 0}},
+				map[string]any{"name": "limit", "in": "query", "schema": map[string]any{"type": "integer", "minimum": 1, "maximum": MaxPageSize}})
+		}
 		if rt.Method != "GET" && rt.Kind != "" {
 			params = append(params, map[string]any{"name": HeaderIdempotencyKey, "in": "header", "schema": map[string]any{"type": "string", "maxLength": 200}})
 		}

@@ -100,8 +100,15 @@ func (s *Server) writeOptions(r *http.Request, canonicalBody []byte) (store.Writ
 	if err != nil {
 		return store.WriteOptions{}, err
 	}
+	actor := actorFrom(r.Context())
+	if key != "" {
+		// Keys are scoped to the caller: another caller who happens to
+		// choose the same key must neither see this caller's result nor be
+		// refused because of it.
+		key = actor + "\x00" + key
+	}
 	return store.WriteOptions{
-		Actor:          actorFrom(r.Context()),
+		Actor:          actor,
 		IdempotencyKey: key,
 		Fingerprint:    fingerprint(r, canonicalBody),
 		IfMatch:        canonicalETag(r.Header.Get(api.HeaderIfMatch)),

@@ -1075,3 +1075,27 @@ func TestAudit(t *testing.T) {
 		c.must(http.StatusOK, http.MethodGet, fmt.Sprintf("/v1/audit?limit=%d", api.MaxPageSize), nil)
 	})
 }
+
+// TestIdempotencyKey_ScopedToCaller proves that a key chosen by one caller
+// neither replays nor blocks another caller's request.
+func TestIdempotencyKey_ScopedToCaller(t *testing.T) {
+	t.Parallel()
+	c := MustStart(t, mlopsdtest.WithTokens("alice-token", "bob-token"))
+	create := api.CreateEnvironmentRequest{Name: "dev", Spec: api.EnvironmentSpec{}}
+	first := c.must(http.StatusCreated, http.MethodPost, "/v1/environments", create,
+		"Authorization", "Bearer alice-token", api.HeaderIdempotencyKey, "same-key")
+	// Bob's identical request with the same key is a new request: the name
+	// is taken, so it fails instead of replaying Alice's result.
+	r := c.do(http.MethodPost, "/v1/environments", create,
+		"Authorization", "Bearer bob-token", api.HeaderIdempotencyKey, "same-key")
+	wantError(t, r, http.StatusConflict, api.EALREADYEXISTS, "name")
+	// Alice's retry still replays.
+	again := c.must(http.StatusCreated, http.MethodPost, "/v1/environments", create,
+		"Authorization", "Bearer alice-token", api.HeaderIdempotencyKey, "same-key")
+	if again.Header.Get(api.HeaderIdempotentReplay) != "true" {
+		t.Errorf("retry by the same caller was not a replay: %s", again)
+	}
+	if decode[api.Environment](t, first).Metadata.UID != decode[api.Environment](t, again).Metadata.UID {
+		t.Error("replay returned another object")
+	}
+}
