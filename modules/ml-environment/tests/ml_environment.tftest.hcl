@@ -1,0 +1,79 @@
+# Runs against a real mlopsd with the locally built provider; the Go test
+# modules/modules_test.go sets MLOPS_ENDPOINT and the CLI configuration.
+
+variables {
+  name                      = "tftest"
+  description               = "terraform test"
+  labels                    = { team = "ml-platform" }
+  max_gpus                  = 8
+  allowed_accelerator_types = ["nvidia-t4"]
+  compute_pools = {
+    gpu = { accelerator_type = "nvidia-t4", accelerator_count = 2, min_nodes = 1, max_nodes = 4 }
+    cpu = { max_nodes = 3 }
+  }
+  feature_store = { name = "main", offline_store_uri = "file:///tmp/features" }
+}
+
+run "creates_environment_pools_and_feature_store" {
+  assert {
+    condition     = output.name == "tftest" && output.uid != ""
+    error_message = "environment was not created"
+  }
+  assert {
+    condition     = output.compute_pools["gpu"].id == "tftest/gpu" && mlops_compute_pool.this["gpu"].phase == "ready"
+    error_message = "gpu pool is not ready"
+  }
+  assert {
+    condition     = output.gpu_budget.used == 8 && output.gpu_budget.cap == 8
+    error_message = "gpu budget output is wrong"
+  }
+  assert {
+    condition     = output.feature_store == "main"
+    error_message = "feature store was not created"
+  }
+}
+
+run "resizes_a_pool_in_place" {
+  variables {
+    compute_pools = {
+      gpu = { accelerator_type = "nvidia-t4", accelerator_count = 2, min_nodes = 2, max_nodes = 4 }
+      cpu = { max_nodes = 3 }
+    }
+  }
+  assert {
+    condition     = mlops_compute_pool.this["gpu"].min_nodes == 2 && mlops_compute_pool.this["gpu"].current_nodes == 2
+    error_message = "gpu pool was not resized to 2 nodes"
+  }
+}
+
+run "rejects_min_above_max" {
+  command = plan
+  variables {
+    compute_pools = { bad = { min_nodes = 5, max_nodes = 2 } }
+  }
+  expect_failures = [var.compute_pools]
+}
+
+run "rejects_accelerator_outside_allow_list" {
+  command = plan
+  variables {
+    compute_pools = { bad = { accelerator_type = "nvidia-h100", accelerator_count = 1, max_nodes = 1 } }
+  }
+  expect_failures = [var.compute_pools]
+}
+
+run "rejects_gpu_budget_overrun" {
+  command = plan
+  variables {
+    compute_pools = { big = { accelerator_type = "nvidia-t4", accelerator_count = 4, max_nodes = 4 } }
+  }
+  expect_failures = [var.compute_pools]
+}
+
+run "rejects_bad_name" {
+  command = plan
+  variables {
+    name = "Not_Valid"
+  }
+  expect_failures = [var.name]
+}
