@@ -6,7 +6,6 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
-	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
@@ -64,16 +63,8 @@ func (d *computePoolDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 				MarkdownDescription: "`<environment>/<name>`.",
 				Computed:            true,
 			},
-			"environment": schema.StringAttribute{
-				MarkdownDescription: "Name of the environment the pool lives in.",
-				Required:            true,
-				Validators:          []validator.String{nameValidator()},
-			},
-			"name": schema.StringAttribute{
-				MarkdownDescription: "Name of the pool.",
-				Required:            true,
-				Validators:          []validator.String{nameValidator()},
-			},
+			"environment": dataSourceEnvironmentAttribute("pool"),
+			"name":        dataSourceNameAttribute("pool"),
 			"driver": schema.StringAttribute{
 				MarkdownDescription: "Runtime that makes the pool real, e.g. `local`.",
 				Computed:            true,
@@ -110,14 +101,8 @@ func (d *computePoolDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 				MarkdownDescription: "Minutes a node above `min_nodes` may stay idle before it is released.",
 				Computed:            true,
 			},
-			"uid": schema.StringAttribute{
-				MarkdownDescription: "Unique ID the control plane assigned on create.",
-				Computed:            true,
-			},
-			"created_at": schema.StringAttribute{
-				MarkdownDescription: "When the pool was created (RFC 3339).",
-				Computed:            true,
-			},
+			"uid":        dataSourceUIDAttribute(),
+			"created_at": dataSourceCreatedAtAttribute("pool"),
 			"phase": schema.StringAttribute{
 				MarkdownDescription: "Live phase: `provisioning`, `ready`, `scaling`, `failed` or `deleting`. Owned by the runtime.",
 				Computed:            true,
@@ -159,7 +144,7 @@ func (d *computePoolDataSource) Read(ctx context.Context, req datasource.ReadReq
 	env, name := cfg.Environment.ValueString(), cfg.Name.ValueString()
 	pool, err := d.client.GetComputePool(ctx, env, name)
 	if err != nil {
-		addAPIError(&resp.Diagnostics, "Error reading compute pool", computePoolWhat(env, name), err)
+		addAPIError(&resp.Diagnostics, "Error reading compute pool", computePoolObject(env, name), err)
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, computePoolDataSourceFromAPI(pool))...)

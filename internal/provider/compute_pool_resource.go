@@ -85,23 +85,9 @@ func (r *computePoolResource) Schema(ctx context.Context, _ resource.SchemaReque
 			"`current_nodes` as they were when Terraform last created or updated the pool. Read the live values from the " +
 			"`mlops_compute_pool` data source.",
 		Attributes: map[string]schema.Attribute{
-			"id": schema.StringAttribute{
-				MarkdownDescription: "`<environment>/<name>`, Terraform's resource ID and the import ID. Set by the provider.",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
-			"environment": schema.StringAttribute{
-				MarkdownDescription: "Name of the environment the pool lives in; it must exist (see `mlops_environment`). Changing it replaces the pool.",
-				Required:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
-				Validators:          []validator.String{nameValidator()},
-			},
-			"name": schema.StringAttribute{
-				MarkdownDescription: "Name of the pool, unique in its environment: 1-63 lowercase letters, digits and `-`, starting with a letter. Changing it replaces the pool.",
-				Required:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
-				Validators:          []validator.String{nameValidator()},
-			},
+			"id":          computedOnceAttribute("`<environment>/<name>`, Terraform's resource ID and the import ID. Set by the provider."),
+			"environment": immutableNameAttribute("Name of the environment the pool lives in; it must exist (see `mlops_environment`). Changing it replaces the pool."),
+			"name":        nameAttribute("pool"),
 			"driver": schema.StringAttribute{
 				MarkdownDescription: "Runtime that makes the pool real. Only `local` exists today: nodes are slots on the machine `mlopsd` runs on, bounded by its `--local-max-nodes`. Defaults to `local`; changing it replaces the pool.",
 				Optional:            true,
@@ -166,16 +152,8 @@ func (r *computePoolResource) Schema(ctx context.Context, _ resource.SchemaReque
 				Default:             int64default.StaticInt64(0),
 				Validators:          []validator.Int64{int64validator.Between(0, 10080)},
 			},
-			"uid": schema.StringAttribute{
-				MarkdownDescription: "Unique ID the control plane assigned on create; it never changes, and a replaced pool gets a new one. Set by the server.",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
-			"created_at": schema.StringAttribute{
-				MarkdownDescription: "When the pool was created (RFC 3339). Set by the server.",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
+			"uid":        computedOnceAttribute("Unique ID the control plane assigned on create; it never changes, and a replaced pool gets a new one. Set by the server."),
+			"created_at": computedOnceAttribute("When the pool was created (RFC 3339). Set by the server."),
 			"phase": schema.StringAttribute{
 				MarkdownDescription: "Phase of the pool (`ready` or `failed`) when Terraform last created, updated or imported it. Owned by the runtime; " +
 					"refreshes keep the recorded value so that run-time changes never show as a diff. Read the live phase from the `mlops_compute_pool` data source.",
@@ -210,7 +188,7 @@ func (r *computePoolResource) Create(ctx context.Context, req resource.CreateReq
 	defer cancel()
 
 	env, name := plan.Environment.ValueString(), plan.Name.ValueString()
-	what := computePoolWhat(env, name)
+	what := computePoolObject(env, name)
 	spec := computePoolToAPI(plan)
 	pool, err := r.client.CreateComputePool(ctx, env, name, spec)
 	if client.IsAlreadyExists(err) && r.beingDeleted(ctx, env, name) {
@@ -255,23 +233,22 @@ func (r *computePoolResource) beingDeleted(ctx context.Context, env, name string
 // returns the last object read, also when it fails, so callers can record
 // what exists.
 func (r *computePoolResource) waitReady(ctx context.Context, env, name string) (*api.ComputePool, error) {
-	var last *api.ComputePool
-	err := waitSettled(ctx, computePoolWhat(env, name), func(ctx context.Context) (api.Metadata, api.Status, error) {
-		pool, err := r.client.GetComputePool(ctx, env, name)
-		if err != nil {
-			return api.Metadata{}, api.Status{}, err
-		}
-		last = pool
-		return pool.Metadata, pool.Status.Status, nil
-	})
-	return last, err
+	return waitReady(ctx, computePoolObject(env, name),
+		func(ctx context.Context) (*api.ComputePool, error) { return r.client.GetComputePool(ctx, env, name) },
+		func(pool *api.ComputePool) (api.Metadata, api.Status) { return pool.Metadata, pool.Status.Status })
 }
 
 func (r *computePoolResource) waitGone(ctx context.Context, env, name string) error {
-	return waitGone(ctx, computePoolWhat(env, name), func(ctx context.Context) error {
+	return waitGone(ctx, computePoolObject(env, name), r.exists(env, name))
+}
+
+// exists returns a check that is nil while the pool exists and a not-found
+// error once it is gone.
+func (r *computePoolResource) exists(env, name string) func(context.Context) error {
+	return func(ctx context.Context) error {
 		_, err := r.client.GetComputePool(ctx, env, name)
 		return err
-	})
+	}
 }
 
 // Read refreshes the spec so that out-of-band edits show as drift. phase and
@@ -291,7 +268,7 @@ func (r *computePoolResource) Read(ctx context.Context, req resource.ReadRequest
 		return
 	}
 	if err != nil {
-		addAPIError(&resp.Diagnostics, "Error reading compute pool", computePoolWhat(env, name), err)
+		addAPIError(&resp.Diagnostics, "Error reading compute pool", computePoolObject(env, name), err)
 		return
 	}
 	if pool.Metadata.DeletionRequestedAt != nil {
@@ -336,7 +313,7 @@ func (r *computePoolResource) Update(ctx context.Context, req resource.UpdateReq
 	env, name := plan.Environment.ValueString(), plan.Name.ValueString()
 	pool, err := r.client.UpdateComputePool(ctx, env, name, computePoolToAPI(plan), etag)
 	if err != nil {
-		addAPIError(&resp.Diagnostics, "Error updating compute pool", computePoolWhat(env, name), err)
+		addAPIError(&resp.Diagnostics, "Error updating compute pool", computePoolObject(env, name), err)
 		return
 	}
 	// The new spec is stored whatever the wait brings; record it now.
@@ -369,35 +346,20 @@ func (r *computePoolResource) Delete(ctx context.Context, req resource.DeleteReq
 	defer cancel()
 
 	env, name := state.Environment.ValueString(), state.Name.ValueString()
-	res, err := r.client.DeleteComputePool(ctx, env, name)
-	if err != nil {
-		addAPIError(&resp.Diagnostics, "Error deleting compute pool", computePoolWhat(env, name), err)
-		return
-	}
 	// Pools release their nodes before they disappear (phase deleting).
-	if res.Pending {
-		if err := r.waitGone(ctx, env, name); err != nil {
-			resp.Diagnostics.AddError("Error waiting for compute pool deletion", err.Error())
-		}
-	}
+	deleteAndWait(ctx, &resp.Diagnostics, "compute pool", computePoolObject(env, name),
+		func(ctx context.Context) (*client.DeleteResult, error) {
+			return r.client.DeleteComputePool(ctx, env, name)
+		},
+		r.exists(env, name))
 }
 
 func (r *computePoolResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	env, name, err := parseEnvNameID(req.ID, "terraform import mlops_compute_pool.gpu dev/gpu-a100")
-	if err == nil {
-		if err = validateNameValue(env); err != nil {
-			err = fmt.Errorf("environment %q in import ID %q is not a valid name: %w", env, req.ID, err)
-		} else if err = validateNameValue(name); err != nil {
-			err = fmt.Errorf("compute pool name %q in import ID %q is not a valid name: %w", name, req.ID, err)
-		}
-	}
-	if err != nil {
-		resp.Diagnostics.AddError("Invalid import ID", err.Error())
+	env, name := importEnvName(ctx, req, resp, "compute pool", "terraform import mlops_compute_pool.gpu dev/gpu-a100")
+	if resp.Diagnostics.HasError() {
 		return
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), env+"/"+name)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("environment"), env)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
 }
 
 // ValidateConfig checks the rules that span attributes, so a mistake shows
@@ -445,9 +407,9 @@ func nodeRangeProblem(minNodes, maxNodes int64) string {
 	return ""
 }
 
-// computePoolWhat names a pool in diagnostics.
-func computePoolWhat(env, name string) string {
-	return fmt.Sprintf("compute pool %q in environment %q", name, env)
+// computePoolObject names a pool in diagnostics.
+func computePoolObject(env, name string) string {
+	return envObject("compute pool", env, name)
 }
 
 // computePoolToAPI builds the spec from a plan. Every attribute is known by

@@ -70,12 +70,6 @@ func checkPoolsAndEnvironmentsDestroyed(a *testAcc) resource.TestCheckFunc {
 	return resource.ComposeTestCheckFunc(testAccCheckComputePoolDestroyed(a), testAccCheckEnvironmentDestroyed(a))
 }
 
-// words turns "does not exist" into a pattern that also matches when
-// Terraform wraps the message between the words.
-func words(s string) string {
-	return strings.Join(strings.Fields(regexp.QuoteMeta(s)), `\s+`)
-}
-
 func TestAccComputePool_basic(t *testing.T) {
 	a := startAcc(t)
 	ctx := context.Background()

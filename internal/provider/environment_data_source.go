@@ -8,7 +8,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
-	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
@@ -54,20 +53,9 @@ func (d *environmentDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 				MarkdownDescription: "The environment's name.",
 				Computed:            true,
 			},
-			"name": schema.StringAttribute{
-				MarkdownDescription: "Name of the environment to read.",
-				Required:            true,
-				Validators:          []validator.String{nameValidator()},
-			},
-			"description": schema.StringAttribute{
-				MarkdownDescription: "Free text for people; empty when unset.",
-				Computed:            true,
-			},
-			"labels": schema.MapAttribute{
-				MarkdownDescription: "Free key/value labels; null when there are none.",
-				ElementType:         types.StringType,
-				Computed:            true,
-			},
+			"name":        lookupNameAttribute("Name of the environment to read."),
+			"description": dataSourceDescriptionAttribute(),
+			"labels":      dataSourceLabelsAttribute(),
 			"policy": schema.SingleNestedAttribute{
 				MarkdownDescription: "Guardrails the control plane enforces on the environment's compute pools.",
 				Computed:            true,
@@ -83,14 +71,8 @@ func (d *environmentDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 					},
 				},
 			},
-			"uid": schema.StringAttribute{
-				MarkdownDescription: "Unique ID the control plane assigned on create.",
-				Computed:            true,
-			},
-			"created_at": schema.StringAttribute{
-				MarkdownDescription: "When the environment was created (RFC 3339).",
-				Computed:            true,
-			},
+			"uid":        dataSourceUIDAttribute(),
+			"created_at": dataSourceCreatedAtAttribute("environment"),
 			"phase": schema.StringAttribute{
 				MarkdownDescription: "Live phase of the environment, e.g. `ready`. Owned by the control plane.",
 				Computed:            true,
@@ -116,7 +98,7 @@ func (d *environmentDataSource) Read(ctx context.Context, req datasource.ReadReq
 	name := cfg.Name.ValueString()
 	env, err := d.client.GetEnvironment(ctx, name)
 	if err != nil {
-		addAPIError(&resp.Diagnostics, "Error reading environment", "environment "+name, err)
+		addAPIError(&resp.Diagnostics, "Error reading environment", environmentObject(name), err)
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, environmentDataSourceFromAPI(ctx, env, &resp.Diagnostics))...)

@@ -7,18 +7,13 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectdefault"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
@@ -76,30 +71,10 @@ func (r *environmentResource) Schema(ctx context.Context, _ resource.SchemaReque
 			"with a policy that the control plane enforces on them: which accelerators compute pools may use and how many GPUs they may hold in total. " +
 			"An environment can only be deleted once it is empty.",
 		Attributes: map[string]schema.Attribute{
-			"id": schema.StringAttribute{
-				MarkdownDescription: "The environment's name, as Terraform's resource ID.",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
-			"name": schema.StringAttribute{
-				MarkdownDescription: "Name of the environment: 1-63 lowercase letters, digits and `-`, starting with a letter. Changing it replaces the environment.",
-				Required:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
-				Validators:          []validator.String{nameValidator()},
-			},
-			"description": schema.StringAttribute{
-				MarkdownDescription: "Free text for people, at most 1024 characters. Defaults to an empty string; changes in place.",
-				Optional:            true,
-				Computed:            true,
-				Default:             stringdefault.StaticString(""),
-				Validators:          []validator.String{stringvalidator.LengthAtMost(1024)},
-			},
-			"labels": schema.MapAttribute{
-				MarkdownDescription: "Free key/value labels (at most 64). Keys use lowercase letters, digits, `_`, `.`, `/` and `-`. Changes in place.",
-				ElementType:         types.StringType,
-				Optional:            true,
-				Validators:          []validator.Map{mapvalidator.SizeBetween(1, 64), mapvalidator.KeysAre(labelKeyValidator())},
-			},
+			"id":          computedOnceAttribute("The environment's name, as Terraform's resource ID."),
+			"name":        immutableNameAttribute("Name of the environment: 1-63 lowercase letters, digits and `-`, starting with a letter. Changing it replaces the environment."),
+			"description": descriptionAttribute(),
+			"labels":      labelsAttribute(),
 			"policy": schema.SingleNestedAttribute{
 				MarkdownDescription: "Guardrails the control plane enforces on every compute pool in the environment, at create and update time. " +
 					"Tightening the policy below what existing pools use is refused with the pool named. Changes in place.",
@@ -123,17 +98,9 @@ func (r *environmentResource) Schema(ctx context.Context, _ resource.SchemaReque
 					},
 				},
 			},
-			"uid": schema.StringAttribute{
-				MarkdownDescription: "Unique ID the control plane assigned on create; it never changes, and a recreated environment gets a new one.",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
-			"created_at": schema.StringAttribute{
-				MarkdownDescription: "When the environment was created (RFC 3339).",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
-			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+			"uid":        uidAttribute("environment"),
+			"created_at": createdAtAttribute("environment"),
+			"timeouts":   timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
 		},
 	}
 }
@@ -160,7 +127,7 @@ func (r *environmentResource) Create(ctx context.Context, req resource.CreateReq
 	name := plan.Name.ValueString()
 	env, err := r.client.CreateEnvironment(ctx, name, spec)
 	if err != nil {
-		addAPIError(&resp.Diagnostics, "Error creating environment", "environment "+name, err)
+		addAPIError(&resp.Diagnostics, "Error creating environment", environmentObject(name), err)
 		return
 	}
 	// Save what exists before waiting, so a timeout leaves a tracked object
@@ -180,16 +147,9 @@ func (r *environmentResource) Create(ctx context.Context, req resource.CreateReq
 }
 
 func (r *environmentResource) waitReady(ctx context.Context, name string) (*api.Environment, error) {
-	var last *api.Environment
-	err := waitSettled(ctx, fmt.Sprintf("environment %q", name), func(ctx context.Context) (api.Metadata, api.Status, error) {
-		env, err := r.client.GetEnvironment(ctx, name)
-		if err != nil {
-			return api.Metadata{}, api.Status{}, err
-		}
-		last = env
-		return env.Metadata, env.Status.Status, nil
-	})
-	return last, err
+	return waitReady(ctx, environmentObject(name),
+		func(ctx context.Context) (*api.Environment, error) { return r.client.GetEnvironment(ctx, name) },
+		func(env *api.Environment) (api.Metadata, api.Status) { return env.Metadata, env.Status.Status })
 }
 
 func (r *environmentResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -205,7 +165,7 @@ func (r *environmentResource) Read(ctx context.Context, req resource.ReadRequest
 		return
 	}
 	if err != nil {
-		addAPIError(&resp.Diagnostics, "Error reading environment", "environment "+state.Name.ValueString(), err)
+		addAPIError(&resp.Diagnostics, "Error reading environment", environmentObject(state.Name.ValueString()), err)
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, environmentFromAPI(ctx, env, state, &resp.Diagnostics))...)
@@ -232,7 +192,7 @@ func (r *environmentResource) Update(ctx context.Context, req resource.UpdateReq
 	name := plan.Name.ValueString()
 	env, err := r.client.UpdateEnvironment(ctx, name, spec, etag)
 	if err != nil {
-		addAPIError(&resp.Diagnostics, "Error updating environment", "environment "+name, err)
+		addAPIError(&resp.Diagnostics, "Error updating environment", environmentObject(name), err)
 		return
 	}
 	resp.Diagnostics.Append(setETag(ctx, resp.Private, env.Metadata.ETag)...)
@@ -259,20 +219,12 @@ func (r *environmentResource) Delete(ctx context.Context, req resource.DeleteReq
 	defer cancel()
 
 	name := state.Name.ValueString()
-	res, err := r.client.DeleteEnvironment(ctx, name)
-	if err != nil {
-		addAPIError(&resp.Diagnostics, "Error deleting environment", "environment "+name, err)
-		return
-	}
-	if res.Pending {
-		err := waitGone(ctx, fmt.Sprintf("environment %q", name), func(ctx context.Context) error {
+	deleteAndWait(ctx, &resp.Diagnostics, "environment", environmentObject(name),
+		func(ctx context.Context) (*client.DeleteResult, error) { return r.client.DeleteEnvironment(ctx, name) },
+		func(ctx context.Context) error {
 			_, err := r.client.GetEnvironment(ctx, name)
 			return err
 		})
-		if err != nil {
-			resp.Diagnostics.AddError("Error waiting for environment deletion", err.Error())
-		}
-	}
 }
 
 func (r *environmentResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {

@@ -6,7 +6,6 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
-	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/client"
@@ -58,29 +57,14 @@ func (d *featureGroupDataSource) Schema(_ context.Context, _ datasource.SchemaRe
 				MarkdownDescription: "`<environment>/<name>`.",
 				Computed:            true,
 			},
-			"environment": schema.StringAttribute{
-				MarkdownDescription: "Name of the environment the feature group lives in.",
-				Required:            true,
-				Validators:          []validator.String{nameValidator()},
-			},
-			"name": schema.StringAttribute{
-				MarkdownDescription: "Name of the feature group.",
-				Required:            true,
-				Validators:          []validator.String{nameValidator()},
-			},
+			"environment": dataSourceEnvironmentAttribute("feature group"),
+			"name":        dataSourceNameAttribute("feature group"),
 			"feature_store": schema.StringAttribute{
 				MarkdownDescription: "Name of the feature store that keeps the group's data.",
 				Computed:            true,
 			},
-			"description": schema.StringAttribute{
-				MarkdownDescription: "Free text for people; empty when unset.",
-				Computed:            true,
-			},
-			"labels": schema.MapAttribute{
-				MarkdownDescription: "Free key/value labels; null when there are none.",
-				ElementType:         types.StringType,
-				Computed:            true,
-			},
+			"description": dataSourceDescriptionAttribute(),
+			"labels":      dataSourceLabelsAttribute(),
 			"entities": schema.ListNestedAttribute{
 				MarkdownDescription: "Join keys of the group, in declared order.",
 				Computed:            true,
@@ -110,10 +94,7 @@ func (d *featureGroupDataSource) Schema(_ context.Context, _ datasource.SchemaRe
 							MarkdownDescription: "Type of the feature: `string`, `int64`, `float64`, `bool`, `timestamp` or `bytes`.",
 							Computed:            true,
 						},
-						"description": schema.StringAttribute{
-							MarkdownDescription: "Free text for people; empty when unset.",
-							Computed:            true,
-						},
+						"description": dataSourceDescriptionAttribute(),
 					},
 				},
 			},
@@ -133,14 +114,8 @@ func (d *featureGroupDataSource) Schema(_ context.Context, _ datasource.SchemaRe
 				MarkdownDescription: "Where the group's data comes from; empty when unset.",
 				Computed:            true,
 			},
-			"uid": schema.StringAttribute{
-				MarkdownDescription: "Unique ID the control plane assigned on create.",
-				Computed:            true,
-			},
-			"created_at": schema.StringAttribute{
-				MarkdownDescription: "When the feature group was created (RFC 3339).",
-				Computed:            true,
-			},
+			"uid":        dataSourceUIDAttribute(),
+			"created_at": dataSourceCreatedAtAttribute("feature group"),
 			"phase": schema.StringAttribute{
 				MarkdownDescription: "Summary state the control plane observed, e.g. `provisioning`, `ready` or `failed`. Owned by the server; it can change between reads.",
 				Computed:            true,

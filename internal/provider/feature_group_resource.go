@@ -8,7 +8,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -20,7 +19,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
@@ -108,42 +106,12 @@ func (r *featureGroupResource) Schema(ctx context.Context, _ resource.SchemaRequ
 			"Features can be added in place; removing a feature or changing its `value_type` replaces the feature group " +
 			"(the plan says so), because rows already written hold the old schema.",
 		Attributes: map[string]schema.Attribute{
-			"id": schema.StringAttribute{
-				MarkdownDescription: "`<environment>/<name>`, as Terraform's resource ID.",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
-			"environment": schema.StringAttribute{
-				MarkdownDescription: "Name of the environment the feature group lives in. Changing it replaces the feature group.",
-				Required:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
-				Validators:          []validator.String{nameValidator()},
-			},
-			"name": schema.StringAttribute{
-				MarkdownDescription: "Name of the feature group, unique in its environment: 1-63 lowercase letters, digits and `-`, starting with a letter. Changing it replaces the feature group.",
-				Required:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
-				Validators:          []validator.String{nameValidator()},
-			},
-			"feature_store": schema.StringAttribute{
-				MarkdownDescription: "Name of the feature store, in the same environment, that keeps the group's data. It must exist. Changing it replaces the feature group.",
-				Required:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
-				Validators:          []validator.String{nameValidator()},
-			},
-			"description": schema.StringAttribute{
-				MarkdownDescription: "Free text for people, at most 1024 characters. Defaults to an empty string; changes in place.",
-				Optional:            true,
-				Computed:            true,
-				Default:             stringdefault.StaticString(""),
-				Validators:          []validator.String{stringvalidator.LengthAtMost(1024)},
-			},
-			"labels": schema.MapAttribute{
-				MarkdownDescription: "Free key/value labels (at most 64). Keys use lowercase letters, digits, `_`, `.`, `/` and `-`. Changes in place.",
-				ElementType:         types.StringType,
-				Optional:            true,
-				Validators:          []validator.Map{mapvalidator.SizeBetween(1, 64), mapvalidator.KeysAre(labelKeyValidator())},
-			},
+			"id":            computedOnceAttribute("`<environment>/<name>`, as Terraform's resource ID."),
+			"environment":   environmentAttribute("feature group"),
+			"name":          nameAttribute("feature group"),
+			"feature_store": immutableNameAttribute("Name of the feature store, in the same environment, that keeps the group's data. It must exist. Changing it replaces the feature group."),
+			"description":   descriptionAttribute(),
+			"labels":        labelsAttribute(),
 			"entities": schema.ListNestedAttribute{
 				MarkdownDescription: "Join keys of the group, e.g. `customer_id` (1 to 16). Names must be unique across entities and features. " +
 					"Changing the entities in any way replaces the feature group, because stored rows are keyed by them.",
@@ -184,13 +152,7 @@ func (r *featureGroupResource) Schema(ctx context.Context, _ resource.SchemaRequ
 							Required:            true,
 							Validators:          []validator.String{stringvalidator.OneOf(api.ValueTypes...)},
 						},
-						"description": schema.StringAttribute{
-							MarkdownDescription: "Free text for people, at most 1024 characters. Defaults to an empty string; changes in place.",
-							Optional:            true,
-							Computed:            true,
-							Default:             stringdefault.StaticString(""),
-							Validators:          []validator.String{stringvalidator.LengthAtMost(1024)},
-						},
+						"description": descriptionAttribute(),
 					},
 				},
 			},
@@ -223,17 +185,9 @@ func (r *featureGroupResource) Schema(ctx context.Context, _ resource.SchemaRequ
 				Default:    stringdefault.StaticString(""),
 				Validators: []validator.String{uriValidator("file:///data/events.parquet or bigquery://project.dataset.table")},
 			},
-			"uid": schema.StringAttribute{
-				MarkdownDescription: "Unique ID the control plane assigned on create; it never changes, and a recreated feature group gets a new one.",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
-			"created_at": schema.StringAttribute{
-				MarkdownDescription: "When the feature group was created (RFC 3339).",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
-			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+			"uid":        uidAttribute("feature group"),
+			"created_at": createdAtAttribute("feature group"),
+			"timeouts":   timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
 		},
 	}
 }
@@ -280,16 +234,9 @@ func (r *featureGroupResource) Create(ctx context.Context, req resource.CreateRe
 }
 
 func (r *featureGroupResource) waitReady(ctx context.Context, env, name string) (*api.FeatureGroup, error) {
-	var last *api.FeatureGroup
-	err := waitSettled(ctx, featureGroupObject(env, name), func(ctx context.Context) (api.Metadata, api.Status, error) {
-		fg, err := r.client.GetFeatureGroup(ctx, env, name)
-		if err != nil {
-			return api.Metadata{}, api.Status{}, err
-		}
-		last = fg
-		return fg.Metadata, fg.Status, nil
-	})
-	return last, err
+	return waitReady(ctx, featureGroupObject(env, name),
+		func(ctx context.Context) (*api.FeatureGroup, error) { return r.client.GetFeatureGroup(ctx, env, name) },
+		func(fg *api.FeatureGroup) (api.Metadata, api.Status) { return fg.Metadata, fg.Status })
 }
 
 func (r *featureGroupResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -360,33 +307,18 @@ func (r *featureGroupResource) Delete(ctx context.Context, req resource.DeleteRe
 	defer cancel()
 
 	env, name := state.Environment.ValueString(), state.Name.ValueString()
-	res, err := r.client.DeleteFeatureGroup(ctx, env, name)
-	if err != nil {
-		addAPIError(&resp.Diagnostics, "Error deleting feature group", featureGroupObject(env, name), err)
-		return
-	}
-	if res.Pending {
-		err := waitGone(ctx, featureGroupObject(env, name), func(ctx context.Context) error {
+	deleteAndWait(ctx, &resp.Diagnostics, "feature group", featureGroupObject(env, name),
+		func(ctx context.Context) (*client.DeleteResult, error) {
+			return r.client.DeleteFeatureGroup(ctx, env, name)
+		},
+		func(ctx context.Context) error {
 			_, err := r.client.GetFeatureGroup(ctx, env, name)
 			return err
 		})
-		if err != nil {
-			resp.Diagnostics.AddError("Error waiting for feature group deletion", err.Error())
-		}
-	}
 }
 
 func (r *featureGroupResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	env, name, err := parseEnvNameID(req.ID, "terraform import mlops_feature_group.customer dev/customer-stats")
-	if err == nil {
-		err = validateFeatureImportID(env, name)
-	}
-	if err != nil {
-		resp.Diagnostics.AddError("Invalid import ID", err.Error())
-		return
-	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("environment"), env)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
+	importEnvName(ctx, req, resp, "feature group", "terraform import mlops_feature_group.customer dev/customer-stats")
 }
 
 // ValidateConfig checks at plan time what the schema cannot express alone:
@@ -440,7 +372,7 @@ func (r *featureGroupResource) ValidateConfig(ctx context.Context, req resource.
 
 // featureGroupObject names a feature group in diagnostics.
 func featureGroupObject(env, name string) string {
-	return fmt.Sprintf("feature group %q in environment %q", name, env)
+	return envObject("feature group", env, name)
 }
 
 // featureGroupToAPI builds the spec from a plan.

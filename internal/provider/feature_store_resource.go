@@ -2,14 +2,11 @@ package provider
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
-	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
-	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
@@ -64,36 +61,11 @@ func (r *featureStoreResource) Schema(ctx context.Context, _ resource.SchemaRequ
 			"an offline store for history and, optionally, an online store that serves the latest values. " +
 			"A feature store can only be deleted once no feature group uses it.",
 		Attributes: map[string]schema.Attribute{
-			"id": schema.StringAttribute{
-				MarkdownDescription: "`<environment>/<name>`, as Terraform's resource ID.",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
-			"environment": schema.StringAttribute{
-				MarkdownDescription: "Name of the environment the feature store lives in. Changing it replaces the feature store.",
-				Required:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
-				Validators:          []validator.String{nameValidator()},
-			},
-			"name": schema.StringAttribute{
-				MarkdownDescription: "Name of the feature store, unique in its environment: 1-63 lowercase letters, digits and `-`, starting with a letter. Changing it replaces the feature store.",
-				Required:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
-				Validators:          []validator.String{nameValidator()},
-			},
-			"description": schema.StringAttribute{
-				MarkdownDescription: "Free text for people, at most 1024 characters. Defaults to an empty string; changes in place.",
-				Optional:            true,
-				Computed:            true,
-				Default:             stringdefault.StaticString(""),
-				Validators:          []validator.String{stringvalidator.LengthAtMost(1024)},
-			},
-			"labels": schema.MapAttribute{
-				MarkdownDescription: "Free key/value labels (at most 64). Keys use lowercase letters, digits, `_`, `.`, `/` and `-`. Changes in place.",
-				ElementType:         types.StringType,
-				Optional:            true,
-				Validators:          []validator.Map{mapvalidator.SizeBetween(1, 64), mapvalidator.KeysAre(labelKeyValidator())},
-			},
+			"id":          computedOnceAttribute("`<environment>/<name>`, as Terraform's resource ID."),
+			"environment": environmentAttribute("feature store"),
+			"name":        nameAttribute("feature store"),
+			"description": descriptionAttribute(),
+			"labels":      labelsAttribute(),
 			"offline_store_uri": schema.StringAttribute{
 				MarkdownDescription: "Where offline (historical) feature data lives, as `scheme://location`, e.g. `file:///data/features` or `s3://bucket/prefix`. " +
 					"Defaults to an empty string, meaning no offline store is configured. " +
@@ -111,17 +83,9 @@ func (r *featureStoreResource) Schema(ctx context.Context, _ resource.SchemaRequ
 				Default:             stringdefault.StaticString(api.OnlineStoreEmbedded),
 				Validators:          []validator.String{stringvalidator.OneOf(api.OnlineStoreNone, api.OnlineStoreEmbedded)},
 			},
-			"uid": schema.StringAttribute{
-				MarkdownDescription: "Unique ID the control plane assigned on create; it never changes, and a recreated feature store gets a new one.",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
-			"created_at": schema.StringAttribute{
-				MarkdownDescription: "When the feature store was created (RFC 3339).",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
-			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+			"uid":        uidAttribute("feature store"),
+			"created_at": createdAtAttribute("feature store"),
+			"timeouts":   timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
 		},
 	}
 }
@@ -168,16 +132,9 @@ func (r *featureStoreResource) Create(ctx context.Context, req resource.CreateRe
 }
 
 func (r *featureStoreResource) waitReady(ctx context.Context, env, name string) (*api.FeatureStore, error) {
-	var last *api.FeatureStore
-	err := waitSettled(ctx, featureStoreObject(env, name), func(ctx context.Context) (api.Metadata, api.Status, error) {
-		fs, err := r.client.GetFeatureStore(ctx, env, name)
-		if err != nil {
-			return api.Metadata{}, api.Status{}, err
-		}
-		last = fs
-		return fs.Metadata, fs.Status, nil
-	})
-	return last, err
+	return waitReady(ctx, featureStoreObject(env, name),
+		func(ctx context.Context) (*api.FeatureStore, error) { return r.client.GetFeatureStore(ctx, env, name) },
+		func(fs *api.FeatureStore) (api.Metadata, api.Status) { return fs.Metadata, fs.Status })
 }
 
 func (r *featureStoreResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -248,50 +205,23 @@ func (r *featureStoreResource) Delete(ctx context.Context, req resource.DeleteRe
 	defer cancel()
 
 	env, name := state.Environment.ValueString(), state.Name.ValueString()
-	res, err := r.client.DeleteFeatureStore(ctx, env, name)
-	if err != nil {
-		addAPIError(&resp.Diagnostics, "Error deleting feature store", featureStoreObject(env, name), err)
-		return
-	}
-	if res.Pending {
-		err := waitGone(ctx, featureStoreObject(env, name), func(ctx context.Context) error {
+	deleteAndWait(ctx, &resp.Diagnostics, "feature store", featureStoreObject(env, name),
+		func(ctx context.Context) (*client.DeleteResult, error) {
+			return r.client.DeleteFeatureStore(ctx, env, name)
+		},
+		func(ctx context.Context) error {
 			_, err := r.client.GetFeatureStore(ctx, env, name)
 			return err
 		})
-		if err != nil {
-			resp.Diagnostics.AddError("Error waiting for feature store deletion", err.Error())
-		}
-	}
 }
 
 func (r *featureStoreResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	env, name, err := parseEnvNameID(req.ID, "terraform import mlops_feature_store.main dev/main")
-	if err == nil {
-		err = validateFeatureImportID(env, name)
-	}
-	if err != nil {
-		resp.Diagnostics.AddError("Invalid import ID", err.Error())
-		return
-	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("environment"), env)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
+	importEnvName(ctx, req, resp, "feature store", "terraform import mlops_feature_store.main dev/main")
 }
 
 // featureStoreObject names a feature store in diagnostics.
 func featureStoreObject(env, name string) string {
-	return fmt.Sprintf("feature store %q in environment %q", name, env)
-}
-
-// validateFeatureImportID checks both halves of an env/name import ID, so a typo
-// is reported as such rather than as a missing object.
-func validateFeatureImportID(env, name string) error {
-	if err := validateNameValue(env); err != nil {
-		return fmt.Errorf("environment %q in the import ID is not valid: %w", env, err)
-	}
-	if err := validateNameValue(name); err != nil {
-		return fmt.Errorf("name %q in the import ID is not valid: %w", name, err)
-	}
-	return nil
+	return envObject("feature store", env, name)
 }
 
 // featureStoreToAPI builds the spec from a plan.

@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -44,21 +43,6 @@ func testAccCheckFeatureStoreDestroyed(a *testAcc) resource.TestCheckFunc {
 		_, err := c.GetFeatureStore(ctx, attrs["environment"], attrs["name"])
 		return err
 	})
-}
-
-// expectErrorWords matches an error that contains each part in order.
-// Terraform wraps long diagnostics, so the spaces inside a part match any
-// whitespace, line breaks included.
-func expectErrorWords(parts ...string) *regexp.Regexp {
-	quoted := make([]string, len(parts))
-	for i, p := range parts {
-		words := strings.Fields(p)
-		for j, w := range words {
-			words[j] = regexp.QuoteMeta(w)
-		}
-		quoted[i] = strings.Join(words, `\s+`)
-	}
-	return regexp.MustCompile(`(?s)` + strings.Join(quoted, `.*`))
 }
 
 func TestAccFeatureStore_basic(t *testing.T) {
