@@ -3,9 +3,11 @@
 // reconcilers, which pass their checks in as WriteOptions.Check so that they
 // run inside the same transaction as the write.
 //
-// Implementations: sqlite (the embedded default). Every method returns
-// *api.Error values for the failures a caller can act on; any other error is a
-// fault of the store and is reported as internal.
+// Implementations: sqlite (the embedded default) and postgres (for several
+// mlopsd replicas on one database), which share their logic in sqlstore and
+// are held to the same behaviour by the suite in storetest. Every method
+// returns *api.Error values for the failures a caller can act on; any other
+// error is a fault of the store and is reported as internal.
 package store
 
 import (
@@ -123,7 +125,8 @@ type Store interface {
 
 	// Pending returns the objects a reconciler must look at: those whose
 	// status has not observed the current generation, whose phase is not
-	// terminal (ready or failed), or that are marked for deletion.
+	// terminal (ready, failed, succeeded or cancelled), or that are marked
+	// for deletion.
 	Pending(ctx context.Context, kind string) ([]*Object, error)
 
 	// ListAudit returns audit records with Seq > afterSeq, oldest first, at

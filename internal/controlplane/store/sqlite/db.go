@@ -7,6 +7,9 @@
 // up front instead of failing with SQLITE_BUSY when they upgrade a read lock,
 // and the checks a write runs see the state the write commits on. Reads use a
 // separate read-only pool and, thanks to WAL, never wait for the writer.
+//
+// What a write does inside its transaction is shared with the PostgreSQL
+// backend in store/sqlstore.
 package sqlite
 
 import (
@@ -15,15 +18,13 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
-	"path"
 	"runtime"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/store"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/store/sqlstore"
 
 	// Registers the "sqlite" database/sql driver.
 	_ "modernc.org/sqlite"
@@ -37,17 +38,15 @@ var migrationFS embed.FS
 // write pool) before it gives up with SQLITE_BUSY.
 const busyTimeout = 5 * time.Second
 
-// timeFormat is how timestamps are stored: UTC, fixed width and with
-// microseconds, so text order is time order and a round trip is exact.
-const timeFormat = "2006-01-02T15:04:05.000000Z"
-
 // Compile-time check that DB implements the contract.
 var _ store.Store = (*DB)(nil)
 
 // DB is a store.Store backed by one SQLite file.
 type DB struct {
-	path  string
-	clock store.Clock
+	// Store implements the reads and writes on the pools below.
+	*sqlstore.Store
+
+	path string
 	// write has exactly one connection; see the package comment.
 	write *sql.DB
 	// read serves Get, List, Pending and ListAudit.
@@ -55,17 +54,11 @@ type DB struct {
 }
 
 // Option configures a DB in Open.
-type Option func(*DB)
+type Option = sqlstore.Option
 
 // WithClock makes the DB take the time of each transaction from clock
 // instead of the system clock, so tests can pin timestamps.
-func WithClock(clock store.Clock) Option {
-	return func(db *DB) {
-		if clock != nil {
-			db.clock = clock
-		}
-	}
-}
+func WithClock(clock store.Clock) Option { return sqlstore.WithClock(clock) }
 
 // Open opens (creating if needed) the SQLite database at path and applies
 // any migrations it has not seen yet. path must name a file: an in-memory
@@ -80,13 +73,12 @@ func Open(path string, opts ...Option) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: open %q: the path must not contain '?'", path)
 	}
 
-	db := &DB{
-		path:  path,
-		clock: func() time.Time { return time.Now().UTC() },
-	}
-	for _, opt := range opts {
-		opt(db)
-	}
+	db := &DB{path: path}
+	db.Store = sqlstore.New(sqlstore.Config{
+		Name:       "sqlite",
+		BeginWrite: db.beginWrite,
+		BeginRead:  db.beginRead,
+	}, opts...)
 
 	var err error
 	if db.write, err = sql.Open("sqlite", dsn(path, true)); err != nil {
@@ -108,7 +100,7 @@ func Open(path string, opts ...Option) (*DB, error) {
 		_ = db.write.Close()
 		return nil, err
 	}
-	if err := db.migrate(ctx); err != nil {
+	if err := sqlstore.Migrate(ctx, db.Store, migrationFS); err != nil {
 		_ = db.write.Close()
 		return nil, err
 	}
@@ -187,120 +179,13 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// tx is a transaction with the one timestamp all of its writes use.
-type tx struct {
-	*sql.Tx
-	now time.Time
+// beginWrite starts a BEGIN IMMEDIATE transaction on the write pool: it
+// holds the file's write lock from the start.
+func (db *DB) beginWrite(ctx context.Context) (*sql.Tx, error) {
+	return db.write.BeginTx(ctx, nil)
 }
 
-// beginWrite starts a BEGIN IMMEDIATE transaction on the write pool. The time
-// is read after the write lock is held, so timestamps of committed writes
-// never go backwards as long as the clock does not.
-func (db *DB) beginWrite(ctx context.Context) (*tx, error) {
-	t, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: begin write: %w", err)
-	}
-	return &tx{Tx: t, now: db.now()}, nil
-}
-
-// beginRead starts a read-only transaction on the read pool, so that every
-// query of one public method sees the same snapshot.
-func (db *DB) beginRead(ctx context.Context) (*tx, error) {
-	t, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: begin read: %w", err)
-	}
-	// Reads write no timestamps, so they leave the clock alone.
-	return &tx{Tx: t}, nil
-}
-
-// now returns the clock's time in the precision the store keeps.
-func (db *DB) now() time.Time {
-	return db.clock().UTC().Truncate(time.Microsecond)
-}
-
-// rollback undoes the transaction. It is deferred right after begin and is a
-// no-op once commit succeeded, so its error is of no interest.
-func (t *tx) rollback() {
-	_ = t.Tx.Rollback()
-}
-
-// commit commits the transaction.
-func (t *tx) commit() error {
-	if err := t.Tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: commit: %w", err)
-	}
-	return nil
-}
-
-// migrate applies the embedded migrations that schema_migrations does not
-// list yet, in lexical order of their names, each in its own transaction.
-func (db *DB) migrate(ctx context.Context) error {
-	const createTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
-		name       TEXT NOT NULL PRIMARY KEY,
-		applied_at TEXT NOT NULL
-	)`
-	if _, err := db.write.ExecContext(ctx, createTable); err != nil {
-		return fmt.Errorf("sqlite: create schema_migrations: %w", err)
-	}
-
-	files, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
-		return fmt.Errorf("sqlite: list migrations: %w", err)
-	}
-	sort.Strings(files)
-	for _, file := range files {
-		if err := db.migrateFile(ctx, file); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// migrateFile applies one migration unless it was applied before; it is
-// recorded by its base name. The check runs inside the migration's own write
-// transaction, so two processes opening the same new file cannot both apply it.
-func (db *DB) migrateFile(ctx context.Context, file string) error {
-	name := path.Base(file)
-	tx, err := db.beginWrite(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.rollback()
-
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE name = ?`, name).Scan(&n); err != nil {
-		return fmt.Errorf("sqlite: migration %s: %w", name, err)
-	}
-	if n > 0 {
-		return nil
-	}
-
-	body, err := fs.ReadFile(migrationFS, file)
-	if err != nil {
-		return fmt.Errorf("sqlite: migration %s: %w", name, err)
-	}
-	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-		return fmt.Errorf("sqlite: migration %s: %w", name, err)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`,
-		name, formatTime(tx.now)); err != nil {
-		return fmt.Errorf("sqlite: migration %s: %w", name, err)
-	}
-	return tx.commit()
-}
-
-// formatTime renders t as stored.
-func formatTime(t time.Time) string {
-	return t.UTC().Format(timeFormat)
-}
-
-// parseTime reads a timestamp written by formatTime.
-func parseTime(s string) (time.Time, error) {
-	t, err := time.Parse(timeFormat, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("sqlite: bad timestamp %q: %w", s, err)
-	}
-	return t.UTC(), nil
+// beginRead starts a read-only transaction on the read pool.
+func (db *DB) beginRead(ctx context.Context) (*sql.Tx, error) {
+	return db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 }

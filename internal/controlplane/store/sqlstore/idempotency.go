@@ -1,11 +1,10 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
@@ -38,12 +37,12 @@ func findIdempotentResult(ctx context.Context, tx *tx, opts store.WriteOptions) 
 		return nil, nil
 	}
 	var fingerprint, response string
-	err := tx.QueryRowContext(ctx, `SELECT fingerprint, response FROM idempotency_keys WHERE key = ?`,
-		opts.IdempotencyKey).Scan(&fingerprint, &response)
+	err := tx.queryRow(ctx, `SELECT fingerprint, response FROM idempotency_keys WHERE key = ?`,
+		tx.store.keyArg(opts.IdempotencyKey)).Scan(&fingerprint, &response)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	} else if err != nil {
-		return nil, fmt.Errorf("sqlite: find idempotency key: %w", err)
+		return nil, tx.errorf("find idempotency key: %w", err)
 	}
 	if fingerprint != opts.Fingerprint {
 		return nil, api.Errorf(api.ECONFLICT, "",
@@ -52,7 +51,7 @@ func findIdempotentResult(ctx context.Context, tx *tx, opts store.WriteOptions) 
 
 	var stored storedResult
 	if err := json.Unmarshal([]byte(response), &stored); err != nil {
-		return nil, fmt.Errorf("sqlite: decode result of idempotency key %q: %w", opts.IdempotencyKey, err)
+		return nil, tx.errorf("decode result of idempotency key %q: %w", opts.IdempotencyKey, err)
 	}
 	res := &store.Result{Removed: stored.Removed, Replayed: true}
 	if o := stored.Object; o != nil {
@@ -78,11 +77,11 @@ func recordIdempotencyKey(ctx context.Context, tx *tx, opts store.WriteOptions, 
 	enc := json.NewEncoder(&response)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(stored); err != nil {
-		return fmt.Errorf("sqlite: encode result of idempotency key %q: %w", opts.IdempotencyKey, err)
+		return tx.errorf("encode result of idempotency key %q: %w", opts.IdempotencyKey, err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (key, fingerprint, response, created_at)
-		VALUES (?, ?, ?, ?)`, opts.IdempotencyKey, opts.Fingerprint, response.String(), formatTime(tx.now)); err != nil {
-		return fmt.Errorf("sqlite: record idempotency key %q: %w", opts.IdempotencyKey, err)
+	if _, err := tx.exec(ctx, `INSERT INTO idempotency_keys (key, fingerprint, response, created_at)
+		VALUES (?, ?, ?, ?)`, tx.store.keyArg(opts.IdempotencyKey), opts.Fingerprint, response.String(), formatTime(tx.now)); err != nil {
+		return tx.errorf("record idempotency key %q: %w", opts.IdempotencyKey, err)
 	}
 	return nil
 }

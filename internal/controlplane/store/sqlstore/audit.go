@@ -1,8 +1,7 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/store"
@@ -11,26 +10,15 @@ import (
 // ListAudit returns audit records with Seq > afterSeq, oldest first, at most
 // limit of them (api.DefaultPageSize when limit is 0). It returns EINVALID
 // (field "limit") for a limit outside 0..api.MaxPageSize.
-func (db *DB) ListAudit(ctx context.Context, afterSeq int64, limit int) ([]api.AuditRecord, error) {
+func (s *Store) ListAudit(ctx context.Context, afterSeq int64, limit int) ([]api.AuditRecord, error) {
 	limit, err := pageLimit(limit)
 	if err != nil {
 		return nil, err
 	}
 
-	tx, err := db.beginRead(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.rollback()
-
-	recs, err := listAuditRecords(ctx, tx, afterSeq, limit)
-	if err != nil {
-		return nil, err
-	}
-	if err := tx.commit(); err != nil {
-		return nil, err
-	}
-	return recs, nil
+	return inTx(ctx, s.beginRead, func(tx *tx) ([]api.AuditRecord, error) {
+		return listAuditRecords(ctx, tx, afterSeq, limit)
+	})
 }
 
 // appendAudit records a write of obj (before and/or after; either may be nil
@@ -48,24 +36,26 @@ func appendAudit(ctx context.Context, tx *tx, actor, action string, before, afte
 	if after != nil {
 		afterDigest = specDigest(after.Spec)
 	}
-	// Only one writer exists (BEGIN IMMEDIATE), so max(seq)+1 cannot race.
-	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (
+	// Write transactions never run side by side (see Config.BeginWrite), so
+	// max(seq)+1 cannot race. The subquery sits in VALUES, not in INSERT ...
+	// SELECT, so that PostgreSQL types the parameters by their columns.
+	if _, err := tx.exec(ctx, `INSERT INTO audit_log (
 			seq, time, actor, action, kind, environment, name, uid, generation, before_digest, after_digest
-		) SELECT COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM audit_log`,
+		) VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_log), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		formatTime(tx.now), actor, action, obj.Kind, obj.Meta.Environment, obj.Meta.Name, obj.Meta.UID,
 		obj.Meta.Generation, beforeDigest, afterDigest); err != nil {
-		return fmt.Errorf("sqlite: append audit record for %s: %w", obj.Ref(), err)
+		return tx.errorf("append audit record for %s: %w", obj.Ref(), err)
 	}
 	return nil
 }
 
 // listAuditRecords reads up to limit records after afterSeq.
 func listAuditRecords(ctx context.Context, tx *tx, afterSeq int64, limit int) ([]api.AuditRecord, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT
+	rows, err := tx.query(ctx, `SELECT
 			seq, time, actor, action, kind, environment, name, uid, generation, before_digest, after_digest
 		FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?`, afterSeq, limit)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: list audit records: %w", err)
+		return nil, tx.errorf("list audit records: %w", err)
 	}
 	defer rows.Close()
 	recs := []api.AuditRecord{}
@@ -74,15 +64,15 @@ func listAuditRecords(ctx context.Context, tx *tx, afterSeq int64, limit int) ([
 		var t string
 		if err := rows.Scan(&rec.Seq, &t, &rec.Actor, &rec.Action, &rec.Kind, &rec.Environment, &rec.Name,
 			&rec.UID, &rec.Generation, &rec.BeforeDigest, &rec.AfterDigest); err != nil {
-			return nil, fmt.Errorf("sqlite: list audit records: %w", err)
+			return nil, tx.errorf("list audit records: %w", err)
 		}
 		if rec.Time, err = parseTime(t); err != nil {
-			return nil, err
+			return nil, tx.errorf("list audit records: %w", err)
 		}
 		recs = append(recs, rec)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list audit records: %w", err)
+		return nil, tx.errorf("list audit records: %w", err)
 	}
 	return recs, nil
 }

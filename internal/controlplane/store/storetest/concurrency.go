@@ -1,23 +1,22 @@
-package sqlite_test
+package storetest
 
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/store"
-	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/store/sqlite"
 )
 
 // concurrency is how many goroutines the tests below race.
 const concurrency = 16
 
-// runConcurrently calls fn(i) for i in 0..n-1 from n goroutines released at
-// once, and returns their errors.
-func runConcurrently(n int, fn func(i int) error) []error {
+// runConcurrently calls fn(i) for i in 0..concurrency-1 from as many
+// goroutines released at once, and returns their errors.
+func runConcurrently(fn func(i int) error) []error {
+	n := concurrency
 	errs := make([]error, n)
 	var start, done sync.WaitGroup
 	start.Add(1)
@@ -36,7 +35,7 @@ func runConcurrently(n int, fn func(i int) error) []error {
 
 // wantGaplessAudit fails the test unless the audit log holds n records with
 // seq 1..n.
-func wantGaplessAudit(tb testing.TB, db *sqlite.DB, n int) {
+func wantGaplessAudit(tb testing.TB, db store.Store, n int) {
 	tb.Helper()
 	recs := mustAudit(tb, db)
 	if len(recs) != n {
@@ -49,15 +48,14 @@ func wantGaplessAudit(tb testing.TB, db *sqlite.DB, n int) {
 	}
 }
 
-func TestDB_Concurrent(t *testing.T) {
+func (s *suite) testConcurrent(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("DistinctNames", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, _ := s.open(t)
 		mustCreateEnv(t, db, "dev")
 
-		errs := runConcurrently(concurrency, func(i int) error {
+		errs := runConcurrently(func(i int) error {
 			_, err := db.Create(ctx, newObject(ref(api.KindComputePool, "dev", fmt.Sprintf("pool-%02d", i)), "", `{}`),
 				store.WriteOptions{Actor: "tester"})
 			return err
@@ -75,12 +73,11 @@ func TestDB_Concurrent(t *testing.T) {
 	})
 
 	t.Run("SameIdempotencyKey", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, _ := s.open(t)
 		mustCreateEnv(t, db, "dev")
 
 		results := make([]*store.Result, concurrency)
-		errs := runConcurrently(concurrency, func(i int) error {
+		errs := runConcurrently(func(i int) error {
 			var err error
 			results[i], err = db.Create(ctx, newObject(ref(api.KindComputePool, "dev", "gpu"), "", `{}`),
 				store.WriteOptions{IdempotencyKey: "retry-me", Fingerprint: "f"})
@@ -109,10 +106,9 @@ func TestDB_Concurrent(t *testing.T) {
 	})
 
 	t.Run("SameName", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, _ := s.open(t)
 		mustCreateEnv(t, db, "dev")
-		errs := runConcurrently(concurrency, func(int) error {
+		errs := runConcurrently(func(int) error {
 			_, err := db.Create(ctx, newObject(ref(api.KindComputePool, "dev", "gpu"), "", `{}`), store.WriteOptions{})
 			return err
 		})
@@ -132,11 +128,10 @@ func TestDB_Concurrent(t *testing.T) {
 	t.Run("UpdatesWithIfMatch", func(t *testing.T) {
 		// Of several writers holding the same etag exactly one wins; the
 		// others get ECONFLICT instead of silently overwriting.
-		db, _ := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, _ := s.open(t)
 		mustCreateEnv(t, db, "dev")
 		v1 := mustCreate(t, db, ref(api.KindComputePool, "dev", "gpu"), "", `{"n":0}`)
-		errs := runConcurrently(concurrency, func(i int) error {
+		errs := runConcurrently(func(i int) error {
 			_, err := db.UpdateSpec(ctx, v1.Ref(), []byte(fmt.Sprintf(`{"n":%d}`, i+1)), store.WriteOptions{IfMatch: v1.Meta.ETag})
 			return err
 		})
@@ -156,17 +151,16 @@ func TestDB_Concurrent(t *testing.T) {
 		}
 	})
 
-	t.Run("TwoHandlesOneFile", func(t *testing.T) {
-		// Two DBs on one file behave like two mlopsd processes: their writers
-		// contend for the file lock, which busy_timeout must absorb.
-		path := filepath.Join(t.TempDir(), "mlops.db")
-		a := MustOpenDBAt(t, path)
-		defer MustCloseDB(t, a)
-		b := MustOpenDBAt(t, path)
-		defer MustCloseDB(t, b)
+	t.Run("TwoHandles", func(t *testing.T) {
+		// Two stores on one database behave like two mlopsd processes (or
+		// replicas): their writers contend for the database, and every
+		// write must still see the other's and keep the audit log gapless.
+		database := s.b.NewDatabase(t)
+		a, _ := s.openAt(t, database, nil)
+		b, _ := s.openAt(t, database, nil)
 		mustCreateEnv(t, a, "dev")
 
-		errs := runConcurrently(concurrency, func(i int) error {
+		errs := runConcurrently(func(i int) error {
 			db := a
 			if i%2 == 1 {
 				db = b
@@ -183,7 +177,7 @@ func TestDB_Concurrent(t *testing.T) {
 				t.Errorf("writer %d: %v", i, err)
 			}
 		}
-		for _, db := range []*sqlite.DB{a, b} {
+		for _, db := range []store.Store{a, b} {
 			objs, _, err := db.List(ctx, api.KindComputePool, "dev", api.ListOptions{})
 			if err != nil || len(objs) != concurrency {
 				t.Fatalf("List = %d objects, %v; want %d", len(objs), err, concurrency)

@@ -1,8 +1,9 @@
-package sqlite_test
+package storetest
 
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -10,12 +11,11 @@ import (
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/store"
 )
 
-func TestDB_Idempotency(t *testing.T) {
+func (s *suite) testIdempotency(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("CreateReplay", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, _ := s.open(t)
 		mustCreateEnv(t, db, "dev")
 		opts := store.WriteOptions{Actor: "alice", IdempotencyKey: "k1", Fingerprint: "POST /v1/environments/dev/compute-pools sha256:aa"}
 		obj := newObject(ref(api.KindComputePool, "dev", "gpu"), "", `{"n":1,"html":"<a&b>"}`)
@@ -45,8 +45,7 @@ func TestDB_Idempotency(t *testing.T) {
 	})
 
 	t.Run("ErrKeyReusedForOtherRequest", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, _ := s.open(t)
 		mustCreateEnv(t, db, "dev")
 		if _, err := db.Create(ctx, newObject(ref(api.KindComputePool, "dev", "a"), "", `{}`),
 			store.WriteOptions{IdempotencyKey: "k1", Fingerprint: "create a"}); err != nil {
@@ -71,8 +70,7 @@ func TestDB_Idempotency(t *testing.T) {
 	})
 
 	t.Run("FailedWriteKeepsNoKey", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, _ := s.open(t)
 		opts := store.WriteOptions{IdempotencyKey: "k1", Fingerprint: "f"}
 		obj := newObject(ref(api.KindComputePool, "dev", "a"), "", `{}`)
 		_, err := db.Create(ctx, obj, opts)
@@ -86,8 +84,7 @@ func TestDB_Idempotency(t *testing.T) {
 	})
 
 	t.Run("UpdateSpecReplay", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, _ := s.open(t)
 		mustCreateEnv(t, db, "dev")
 		v1 := mustCreate(t, db, ref(api.KindComputePool, "dev", "a"), "", `{"n":1}`)
 		opts := store.WriteOptions{IdempotencyKey: "k1", Fingerprint: "f", IfMatch: v1.Meta.ETag}
@@ -111,8 +108,7 @@ func TestDB_Idempotency(t *testing.T) {
 	})
 
 	t.Run("NoChangeUpdateKeepsKey", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, _ := s.open(t)
 		mustCreateEnv(t, db, "dev")
 		v1 := mustCreate(t, db, ref(api.KindComputePool, "dev", "a"), "", `{"n":1}`)
 		opts := store.WriteOptions{IdempotencyKey: "k1", Fingerprint: "f"}
@@ -127,8 +123,7 @@ func TestDB_Idempotency(t *testing.T) {
 	})
 
 	t.Run("DeleteReplay", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, _ := s.open(t)
 		mustCreateEnv(t, db, "dev")
 		v1 := mustCreate(t, db, ref(api.KindComputePool, "dev", "a"), "", `{}`)
 		opts := store.WriteOptions{IdempotencyKey: "k1", Fingerprint: "f"}
@@ -155,9 +150,34 @@ func TestDB_Idempotency(t *testing.T) {
 		wantEqual(t, "replayed result", res, &store.Result{Replayed: true})
 	})
 
+	t.Run("AnyBytesInKey", func(t *testing.T) {
+		// The server scopes keys to the caller as caller + NUL + key, and a
+		// header may carry bytes that are not UTF-8: keys are bytes, and
+		// keys that differ in any byte are different keys.
+		db, _ := s.open(t)
+		mustCreateEnv(t, db, "dev")
+		keys := []string{"alice\x00k1", "alice\x00k1\xff", "bob\x00k1", "alice\x00K1"}
+		uids := map[string]string{}
+		for i, key := range keys {
+			obj := newObject(ref(api.KindComputePool, "dev", fmt.Sprintf("p%d", i)), "", `{}`)
+			opts := store.WriteOptions{IdempotencyKey: key, Fingerprint: "f"}
+			first, err := db.Create(ctx, obj, opts)
+			if err != nil || first.Replayed {
+				t.Fatalf("Create with key %q = %+v, %v; want a fresh create", key, first, err)
+			}
+			again, err := db.Create(ctx, obj, opts)
+			if err != nil || !again.Replayed || again.Object.Meta.UID != first.Object.Meta.UID {
+				t.Fatalf("retried Create with key %q = %+v, %v; want the replay", key, again, err)
+			}
+			uids[key] = first.Object.Meta.UID
+		}
+		if len(uids) != len(keys) {
+			t.Errorf("keys that differ in one byte shared a result: %v", uids)
+		}
+	})
+
 	t.Run("GracefulDeleteReplay", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, _ := s.open(t)
 		mustCreateEnv(t, db, "dev")
 		v1 := mustCreate(t, db, ref(api.KindComputePool, "dev", "a"), "", `{}`)
 		opts := store.WriteOptions{IdempotencyKey: "k1", Fingerprint: "f"}

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -29,56 +29,31 @@ const maxBlockersNamed = 5
 // returns EALREADYEXISTS when the name is taken, and EINVALID (field
 // "environment") when the environment does not exist or is being deleted.
 // Errors from opts.Check are returned unchanged.
-func (db *DB) Create(ctx context.Context, obj *store.Object, opts store.WriteOptions) (*store.Result, error) {
-	tx, err := db.beginWrite(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.rollback()
-
-	if res, err := findIdempotentResult(ctx, tx, opts); err != nil || res != nil {
-		return res, err
-	}
-	created, err := createObject(ctx, tx, obj, opts.Check)
-	if err != nil {
-		return nil, err
-	}
-	if err := appendAudit(ctx, tx, opts.Actor, api.AuditCreate, nil, created); err != nil {
-		return nil, err
-	}
-	res := &store.Result{Object: created}
-	if err := recordIdempotencyKey(ctx, tx, opts, res); err != nil {
-		return nil, err
-	}
-	if err := tx.commit(); err != nil {
-		return nil, err
-	}
-	return res, nil
+func (s *Store) Create(ctx context.Context, obj *store.Object, opts store.WriteOptions) (*store.Result, error) {
+	return s.idempotentWrite(ctx, opts, func(tx *tx) (*store.Result, error) {
+		created, err := createObject(ctx, tx, obj, opts.Check)
+		if err != nil {
+			return nil, err
+		}
+		if err := appendAudit(ctx, tx, opts.Actor, api.AuditCreate, nil, created); err != nil {
+			return nil, err
+		}
+		return &store.Result{Object: created}, nil
+	})
 }
 
 // Get returns the object, or ENOTFOUND.
-func (db *DB) Get(ctx context.Context, ref api.Ref) (*store.Object, error) {
-	tx, err := db.beginRead(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.rollback()
-
-	obj, err := findObject(ctx, tx, ref)
-	if err != nil {
-		return nil, err
-	}
-	if err := tx.commit(); err != nil {
-		return nil, err
-	}
-	return obj, nil
+func (s *Store) Get(ctx context.Context, ref api.Ref) (*store.Object, error) {
+	return inTx(ctx, s.beginRead, func(tx *tx) (*store.Object, error) {
+		return findObject(ctx, tx, ref)
+	})
 }
 
 // List returns one page of objects of kind in env, ordered by name, and the
 // token of the next page ("" on the last page). It returns EINVALID (field
 // "limit") for a limit outside 0..api.MaxPageSize and (field "page_token")
 // for a token it did not issue.
-func (db *DB) List(ctx context.Context, kind, env string, opts api.ListOptions) ([]*store.Object, string, error) {
+func (s *Store) List(ctx context.Context, kind, env string, opts api.ListOptions) ([]*store.Object, string, error) {
 	limit, err := pageLimit(opts.Limit)
 	if err != nil {
 		return nil, "", err
@@ -88,21 +63,14 @@ func (db *DB) List(ctx context.Context, kind, env string, opts api.ListOptions) 
 		return nil, "", err
 	}
 
-	tx, err := db.beginRead(ctx)
-	if err != nil {
-		return nil, "", err
-	}
-	defer tx.rollback()
-
 	// One row more than the page tells whether another page follows, so the
 	// last page never comes with a token that leads to an empty page.
-	objs, err := queryObjects(ctx, tx, `SELECT `+objectColumns+` FROM objects
-		WHERE kind = ? AND environment = ? AND name > ?
-		ORDER BY name LIMIT ?`, kind, env, after, limit+1)
+	objs, err := inTx(ctx, s.beginRead, func(tx *tx) ([]*store.Object, error) {
+		return queryObjects(ctx, tx, `SELECT `+objectColumns+` FROM objects
+			WHERE kind = ? AND environment = ? AND name > ?
+			ORDER BY name LIMIT ?`, kind, env, after, limit+1)
+	})
 	if err != nil {
-		return nil, "", err
-	}
-	if err := tx.commit(); err != nil {
 		return nil, "", err
 	}
 
@@ -118,120 +86,78 @@ func (db *DB) List(ctx context.Context, kind, env string, opts api.ListOptions) 
 // equal (as JSON) to the current one changes nothing, skips opts.Check and
 // is not an error. It returns ENOTFOUND, and ECONFLICT when opts.IfMatch is
 // stale or the object is being deleted.
-func (db *DB) UpdateSpec(ctx context.Context, ref api.Ref, spec json.RawMessage, opts store.WriteOptions) (*store.Result, error) {
-	tx, err := db.beginWrite(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.rollback()
-
-	if res, err := findIdempotentResult(ctx, tx, opts); err != nil || res != nil {
-		return res, err
-	}
-	before, after, err := updateObjectSpec(ctx, tx, ref, spec, opts)
-	if err != nil {
-		return nil, err
-	}
-	if after.Meta.Generation != before.Meta.Generation {
-		if err := appendAudit(ctx, tx, opts.Actor, api.AuditUpdate, before, after); err != nil {
+func (s *Store) UpdateSpec(ctx context.Context, ref api.Ref, spec json.RawMessage, opts store.WriteOptions) (*store.Result, error) {
+	return s.idempotentWrite(ctx, opts, func(tx *tx) (*store.Result, error) {
+		before, after, err := updateObjectSpec(ctx, tx, ref, spec, opts)
+		if err != nil {
 			return nil, err
 		}
-	}
-	res := &store.Result{Object: after}
-	if err := recordIdempotencyKey(ctx, tx, opts, res); err != nil {
-		return nil, err
-	}
-	if err := tx.commit(); err != nil {
-		return nil, err
-	}
-	return res, nil
+		if after.Meta.Generation != before.Meta.Generation {
+			if err := appendAudit(ctx, tx, opts.Actor, api.AuditUpdate, before, after); err != nil {
+				return nil, err
+			}
+		}
+		return &store.Result{Object: after}, nil
+	})
 }
 
 // Delete removes the object, or with graceful marks it for deletion. A
 // missing object is not an error, and deleting an object already marked
 // gracefully changes nothing. It returns ECONFLICT when opts.IfMatch is stale
 // or other objects depend on this one.
-func (db *DB) Delete(ctx context.Context, ref api.Ref, graceful bool, opts store.WriteOptions) (*store.Result, error) {
-	tx, err := db.beginWrite(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.rollback()
-
-	if res, err := findIdempotentResult(ctx, tx, opts); err != nil || res != nil {
-		return res, err
-	}
-	res, err := deleteObject(ctx, tx, ref, graceful, opts)
-	if err != nil {
-		return nil, err
-	}
-	if err := recordIdempotencyKey(ctx, tx, opts, res); err != nil {
-		return nil, err
-	}
-	if err := tx.commit(); err != nil {
-		return nil, err
-	}
-	return res, nil
+func (s *Store) Delete(ctx context.Context, ref api.Ref, graceful bool, opts store.WriteOptions) (*store.Result, error) {
+	return s.idempotentWrite(ctx, opts, func(tx *tx) (*store.Result, error) {
+		return deleteObject(ctx, tx, ref, graceful, opts)
+	})
 }
 
 // UpdateStatus replaces the status of the object with the given uid. It
 // returns ENOTFOUND when ref no longer names the object with that uid.
-func (db *DB) UpdateStatus(ctx context.Context, ref api.Ref, uid string, status json.RawMessage) (*store.Object, error) {
-	tx, err := db.beginWrite(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.rollback()
-
-	obj, err := updateObjectStatus(ctx, tx, ref, uid, status)
-	if err != nil {
-		return nil, err
-	}
-	if err := tx.commit(); err != nil {
-		return nil, err
-	}
-	return obj, nil
+func (s *Store) UpdateStatus(ctx context.Context, ref api.Ref, uid string, status json.RawMessage) (*store.Object, error) {
+	return inTx(ctx, s.beginWrite, func(tx *tx) (*store.Object, error) {
+		return updateObjectStatus(ctx, tx, ref, uid, status)
+	})
 }
 
 // Finalize removes the object with the given uid once its teardown is done
 // and audits the removal. A missing object is not an error. It returns
 // ECONFLICT when the object is not marked for deletion, so a reconciler bug
 // cannot skip the checks Delete makes.
-func (db *DB) Finalize(ctx context.Context, ref api.Ref, uid string, actor string) error {
-	tx, err := db.beginWrite(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.rollback()
-
-	if err := finalizeObject(ctx, tx, ref, uid, actor); err != nil {
-		return err
-	}
-	return tx.commit()
+func (s *Store) Finalize(ctx context.Context, ref api.Ref, uid string, actor string) error {
+	_, err := inTx(ctx, s.beginWrite, func(tx *tx) (struct{}, error) {
+		return struct{}{}, finalizeObject(ctx, tx, ref, uid, actor)
+	})
+	return err
 }
 
 // Pending returns the objects of kind a reconciler must look at, ordered by
 // environment and name.
-func (db *DB) Pending(ctx context.Context, kind string) ([]*store.Object, error) {
-	tx, err := db.beginRead(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.rollback()
+func (s *Store) Pending(ctx context.Context, kind string) ([]*store.Object, error) {
+	return inTx(ctx, s.beginRead, func(tx *tx) ([]*store.Object, error) {
+		return queryObjects(ctx, tx, `SELECT `+objectColumns+` FROM objects
+			WHERE kind = ?
+			  AND (observed_generation < generation
+			       OR phase NOT IN (?, ?, ?, ?)
+			       OR deletion_requested_at IS NOT NULL)
+			ORDER BY environment, name`, kind, api.PhaseReady, api.PhaseFailed, api.PhaseSucceeded, api.PhaseCancelled)
+	})
+}
 
-	objs, err := queryObjects(ctx, tx, `SELECT `+objectColumns+` FROM objects
-		WHERE kind = ?
-		  AND (observed_generation < generation
-		       OR phase NOT IN (?, ?)
-		       OR deletion_requested_at IS NOT NULL)
-		ORDER BY environment, name`, kind, api.PhaseReady, api.PhaseFailed)
-	if err != nil {
-		return nil, err
-	}
-	if err := tx.commit(); err != nil {
-		return nil, err
-	}
-	return objs, nil
+// idempotentWrite runs write in a write transaction, unless
+// opts.IdempotencyKey names an earlier write: then it returns that write's
+// result, marked Replayed, and changes nothing. Otherwise it stores the key
+// with write's result in the same transaction.
+func (s *Store) idempotentWrite(ctx context.Context, opts store.WriteOptions, write func(tx *tx) (*store.Result, error)) (*store.Result, error) {
+	return inTx(ctx, s.beginWrite, func(tx *tx) (*store.Result, error) {
+		if res, err := findIdempotentResult(ctx, tx, opts); err != nil || res != nil {
+			return res, err
+		}
+		res, err := write(tx)
+		if err != nil {
+			return nil, err
+		}
+		return res, recordIdempotencyKey(ctx, tx, opts, res)
+	})
 }
 
 // createObject validates and inserts obj and returns what was stored.
@@ -354,11 +280,11 @@ func updateObjectSpec(ctx context.Context, tx *tx, ref api.Ref, spec json.RawMes
 		return nil, nil, err
 	}
 
-	if _, err := tx.ExecContext(ctx, `UPDATE objects
+	if _, err := tx.exec(ctx, `UPDATE objects
 		SET spec = ?, generation = ?, etag = ?, updated_at = ?
 		WHERE uid = ?`,
 		string(after.Spec), after.Meta.Generation, after.Meta.ETag, formatTime(tx.now), after.Meta.UID); err != nil {
-		return nil, nil, fmt.Errorf("sqlite: update spec of %s: %w", ref, err)
+		return nil, nil, tx.errorf("update spec of %s: %w", ref, err)
 	}
 	return before, after, nil
 }
@@ -396,10 +322,10 @@ func deleteObject(ctx context.Context, tx *tx, ref api.Ref, graceful bool, opts 
 	now := tx.now
 	after.Meta.DeletionRequestedAt = &now
 	after.Meta.UpdatedAt = now
-	if _, err := tx.ExecContext(ctx, `UPDATE objects
+	if _, err := tx.exec(ctx, `UPDATE objects
 		SET deletion_requested_at = ?, updated_at = ?
 		WHERE uid = ?`, formatTime(now), formatTime(now), after.Meta.UID); err != nil {
-		return nil, fmt.Errorf("sqlite: mark %s for deletion: %w", ref, err)
+		return nil, tx.errorf("mark %s for deletion: %w", ref, err)
 	}
 	if err := appendAudit(ctx, tx, opts.Actor, api.AuditDeleteRequested, before, after); err != nil {
 		return nil, err
@@ -409,8 +335,8 @@ func deleteObject(ctx context.Context, tx *tx, ref api.Ref, graceful bool, opts 
 
 // removeObject deletes the row of obj and audits the removal.
 func removeObject(ctx context.Context, tx *tx, obj *store.Object, actor string) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM objects WHERE uid = ?`, obj.Meta.UID); err != nil {
-		return fmt.Errorf("sqlite: delete %s: %w", obj.Ref(), err)
+	if _, err := tx.exec(ctx, `DELETE FROM objects WHERE uid = ?`, obj.Meta.UID); err != nil {
+		return tx.errorf("delete %s: %w", obj.Ref(), err)
 	}
 	return appendAudit(ctx, tx, actor, api.AuditDelete, obj, nil)
 }
@@ -442,11 +368,11 @@ func updateObjectStatus(ctx context.Context, tx *tx, ref api.Ref, uid string, st
 	}
 	obj.Status = compact
 	obj.Meta.UpdatedAt = tx.now
-	if _, err := tx.ExecContext(ctx, `UPDATE objects
+	if _, err := tx.exec(ctx, `UPDATE objects
 		SET status = ?, phase = ?, observed_generation = ?, updated_at = ?
 		WHERE uid = ?`,
 		string(compact), summary.Phase, summary.ObservedGeneration, formatTime(tx.now), uid); err != nil {
-		return nil, fmt.Errorf("sqlite: update status of %s: %w", ref, err)
+		return nil, tx.errorf("update status of %s: %w", ref, err)
 	}
 	return obj, nil
 }
@@ -475,29 +401,29 @@ func checkNoDependents(ctx context.Context, tx *tx, obj *store.Object) error {
 	}
 
 	var total int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM objects WHERE `+where, args...).Scan(&total); err != nil {
-		return fmt.Errorf("sqlite: count dependents of %s: %w", obj.Ref(), err)
+	if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM objects WHERE `+where, args...).Scan(&total); err != nil {
+		return tx.errorf("count dependents of %s: %w", obj.Ref(), err)
 	}
 	if total == 0 {
 		return nil
 	}
 
-	rows, err := tx.QueryContext(ctx, `SELECT kind, name FROM objects WHERE `+where+`
+	rows, err := tx.query(ctx, `SELECT kind, name FROM objects WHERE `+where+`
 		ORDER BY kind, name LIMIT ?`, append(args, maxBlockersNamed)...)
 	if err != nil {
-		return fmt.Errorf("sqlite: list dependents of %s: %w", obj.Ref(), err)
+		return tx.errorf("list dependents of %s: %w", obj.Ref(), err)
 	}
 	defer rows.Close()
 	var names []string
 	for rows.Next() {
 		var kind, name string
 		if err := rows.Scan(&kind, &name); err != nil {
-			return fmt.Errorf("sqlite: list dependents of %s: %w", obj.Ref(), err)
+			return tx.errorf("list dependents of %s: %w", obj.Ref(), err)
 		}
 		names = append(names, kind+"/"+name)
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("sqlite: list dependents of %s: %w", obj.Ref(), err)
+		return tx.errorf("list dependents of %s: %w", obj.Ref(), err)
 	}
 
 	list := strings.Join(names, ", ")
@@ -543,13 +469,13 @@ func (v txView) ListAll(ctx context.Context, kind, env string) ([]*store.Object,
 
 // findObject returns the object ref names, or ENOTFOUND.
 func findObject(ctx context.Context, tx *tx, ref api.Ref) (*store.Object, error) {
-	row := tx.QueryRowContext(ctx, `SELECT `+objectColumns+` FROM objects
+	row := tx.queryRow(ctx, `SELECT `+objectColumns+` FROM objects
 		WHERE kind = ? AND environment = ? AND name = ?`, ref.Kind, ref.Environment, ref.Name)
 	obj, err := scanObject(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, api.Errorf(api.ENOTFOUND, "", "%s does not exist", describe(ref))
 	} else if err != nil {
-		return nil, fmt.Errorf("sqlite: get %s: %w", ref, err)
+		return nil, tx.errorf("get %s: %w", ref, err)
 	}
 	return obj, nil
 }
@@ -558,48 +484,48 @@ func findObject(ctx context.Context, tx *tx, ref api.Ref) (*store.Object, error)
 // ENOTFOUND. A name can be deleted and reused; the uid tells the
 // incarnations apart.
 func findObjectByUID(ctx context.Context, tx *tx, ref api.Ref, uid string) (*store.Object, error) {
-	row := tx.QueryRowContext(ctx, `SELECT `+objectColumns+` FROM objects
+	row := tx.queryRow(ctx, `SELECT `+objectColumns+` FROM objects
 		WHERE uid = ? AND kind = ? AND environment = ? AND name = ?`, uid, ref.Kind, ref.Environment, ref.Name)
 	obj, err := scanObject(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, api.Errorf(api.ENOTFOUND, "", "%s with uid %q does not exist", describe(ref), uid)
 	} else if err != nil {
-		return nil, fmt.Errorf("sqlite: get %s: %w", ref, err)
+		return nil, tx.errorf("get %s: %w", ref, err)
 	}
 	return obj, nil
 }
 
 // queryObjects runs a SELECT of objectColumns and scans every row.
 func queryObjects(ctx context.Context, tx *tx, query string, args ...any) ([]*store.Object, error) {
-	rows, err := tx.QueryContext(ctx, query, args...)
+	rows, err := tx.query(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: list objects: %w", err)
+		return nil, tx.errorf("list objects: %w", err)
 	}
 	defer rows.Close()
 	objs := []*store.Object{}
 	for rows.Next() {
 		obj, err := scanObject(rows)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: list objects: %w", err)
+			return nil, tx.errorf("list objects: %w", err)
 		}
 		objs = append(objs, obj)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list objects: %w", err)
+		return nil, tx.errorf("list objects: %w", err)
 	}
 	return objs, nil
 }
 
 // insertObject writes a new row for obj, whose status summarizes to summary.
 func insertObject(ctx context.Context, tx *tx, obj *store.Object, summary api.Status) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO objects (
+	if _, err := tx.exec(ctx, `INSERT INTO objects (
 			kind, environment, name, uid, generation, etag, parent, spec, status,
 			phase, observed_generation, created_at, updated_at, deletion_requested_at
 		) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`,
 		obj.Kind, obj.Meta.Environment, obj.Meta.Name, obj.Meta.UID, obj.Meta.Generation, obj.Meta.ETag,
 		obj.Parent, string(obj.Spec), string(obj.Status), summary.Phase, summary.ObservedGeneration,
 		formatTime(obj.Meta.CreatedAt), formatTime(obj.Meta.UpdatedAt)); err != nil {
-		return fmt.Errorf("sqlite: insert %s: %w", obj.Ref(), err)
+		return tx.errorf("insert %s: %w", obj.Ref(), err)
 	}
 	return nil
 }

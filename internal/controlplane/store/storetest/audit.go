@@ -1,4 +1,4 @@
-package sqlite_test
+package storetest
 
 import (
 	"context"
@@ -18,10 +18,9 @@ func digest(spec string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func TestDB_ListAudit(t *testing.T) {
+func (s *suite) testListAudit(t *testing.T) {
 	ctx := context.Background()
-	db, clock := MustOpenDB(t)
-	defer MustCloseDB(t, db)
+	db, clock := s.open(t)
 
 	// times[i] is when the i-th audited write happened.
 	var times []time.Time

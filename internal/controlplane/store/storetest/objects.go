@@ -1,4 +1,4 @@
-package sqlite_test
+package storetest
 
 import (
 	"context"
@@ -15,12 +15,11 @@ import (
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/store"
 )
 
-func TestDB_Create(t *testing.T) {
+func (s *suite) testCreate(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("OK", func(t *testing.T) {
-		db, clock := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, clock := s.open(t)
 		mustCreateEnv(t, db, "dev")
 
 		in := &store.Object{
@@ -76,8 +75,7 @@ func TestDB_Create(t *testing.T) {
 	})
 
 	t.Run("EnvironmentHasNoEnvironment", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, _ := s.open(t)
 		env := mustCreateEnv(t, db, "dev")
 		if env.Meta.Environment != "" || env.Ref() != envRef("dev") {
 			t.Errorf("Ref = %+v, want %+v", env.Ref(), envRef("dev"))
@@ -93,16 +91,14 @@ func TestDB_Create(t *testing.T) {
 	})
 
 	t.Run("EmptySpecAndStatus", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, _ := s.open(t)
 		env := mustCreate(t, db, envRef("dev"), "", "")
 		wantEqual(t, "Spec", string(env.Spec), `{}`)
 		wantEqual(t, "Status", string(env.Status), `{}`)
 	})
 
 	t.Run("ErrAlreadyExists", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, _ := s.open(t)
 		mustCreateEnv(t, db, "dev")
 		mustCreateEnv(t, db, "prod")
 		first := mustCreate(t, db, ref(api.KindComputePool, "dev", "gpu"), "", `{"a":1}`)
@@ -132,8 +128,7 @@ func TestDB_Create(t *testing.T) {
 	})
 
 	t.Run("ErrEnvironmentMissing", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, _ := s.open(t)
 		_, err := db.Create(ctx, newObject(ref(api.KindComputePool, "dev", "gpu"), "", `{}`), store.WriteOptions{})
 		e := wantCode(t, err, api.EINVALID)
 		want := `environment "dev" does not exist; create it first (mlops_environment)`
@@ -151,8 +146,7 @@ func TestDB_Create(t *testing.T) {
 	})
 
 	t.Run("ErrEnvironmentBeingDeleted", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, _ := s.open(t)
 		mustCreateEnv(t, db, "dev")
 		if _, err := db.Delete(ctx, envRef("dev"), true, store.WriteOptions{}); err != nil {
 			t.Fatalf("Delete: %v", err)
@@ -165,8 +159,7 @@ func TestDB_Create(t *testing.T) {
 	})
 
 	t.Run("ErrInvalid", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, _ := s.open(t)
 		mustCreateEnv(t, db, "dev")
 		for _, tc := range []struct {
 			obj   *store.Object
@@ -190,10 +183,9 @@ func TestDB_Create(t *testing.T) {
 	})
 }
 
-func TestDB_Get(t *testing.T) {
+func (s *suite) testGet(t *testing.T) {
 	t.Run("ErrNotFound", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, _ := s.open(t)
 		_, err := db.Get(context.Background(), ref(api.KindComputePool, "dev", "gpu"))
 		e := wantCode(t, err, api.ENOTFOUND)
 		if !strings.Contains(e.Message, `compute-pools "gpu" in environment "dev"`) {
@@ -202,12 +194,11 @@ func TestDB_Get(t *testing.T) {
 	})
 }
 
-func TestDB_UpdateSpec(t *testing.T) {
+func (s *suite) testUpdateSpec(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("OK", func(t *testing.T) {
-		db, clock := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, clock := s.open(t)
 		mustCreateEnv(t, db, "dev")
 		v1 := mustCreate(t, db, ref(api.KindComputePool, "dev", "gpu"), "", `{"max_nodes":1}`)
 
@@ -231,8 +222,7 @@ func TestDB_UpdateSpec(t *testing.T) {
 	})
 
 	t.Run("NoChange", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, _ := s.open(t)
 		mustCreateEnv(t, db, "dev")
 		v1 := mustCreate(t, db, ref(api.KindComputePool, "dev", "gpu"), "", `{"a":1,"b":[true,null]}`)
 		audit := mustAudit(t, db)
@@ -256,8 +246,7 @@ func TestDB_UpdateSpec(t *testing.T) {
 	})
 
 	t.Run("ErrStaleIfMatch", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, _ := s.open(t)
 		mustCreateEnv(t, db, "dev")
 		v1 := mustCreate(t, db, ref(api.KindComputePool, "dev", "gpu"), "", `{"n":1}`)
 		if _, err := db.UpdateSpec(ctx, v1.Ref(), json.RawMessage(`{"n":2}`), store.WriteOptions{}); err != nil {
@@ -274,15 +263,13 @@ func TestDB_UpdateSpec(t *testing.T) {
 	})
 
 	t.Run("ErrNotFound", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, _ := s.open(t)
 		_, err := db.UpdateSpec(ctx, ref(api.KindComputePool, "dev", "gpu"), json.RawMessage(`{}`), store.WriteOptions{})
 		wantCode(t, err, api.ENOTFOUND)
 	})
 
 	t.Run("ErrBeingDeleted", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, _ := s.open(t)
 		mustCreateEnv(t, db, "dev")
 		v1 := mustCreate(t, db, ref(api.KindComputePool, "dev", "gpu"), "", `{"n":1}`)
 		if _, err := db.Delete(ctx, v1.Ref(), true, store.WriteOptions{}); err != nil {
@@ -295,8 +282,7 @@ func TestDB_UpdateSpec(t *testing.T) {
 	})
 
 	t.Run("ErrInvalidSpec", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, _ := s.open(t)
 		mustCreateEnv(t, db, "dev")
 		v1 := mustCreate(t, db, ref(api.KindComputePool, "dev", "gpu"), "", `{"n":1}`)
 		_, err := db.UpdateSpec(ctx, v1.Ref(), json.RawMessage(`{"n":`), store.WriteOptions{})
@@ -306,13 +292,12 @@ func TestDB_UpdateSpec(t *testing.T) {
 	})
 }
 
-func TestDB_Check(t *testing.T) {
+func (s *suite) testCheck(t *testing.T) {
 	ctx := context.Background()
 	errCheck := api.NewError(api.EINVALID, "spec.max_nodes", "too many nodes")
 
 	t.Run("Create", func(t *testing.T) {
-		db, clock := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, clock := s.open(t)
 		mustCreateEnv(t, db, "dev")
 		mustCreate(t, db, ref(api.KindComputePool, "dev", "a"), "", `{}`)
 		audit := mustAudit(t, db)
@@ -360,8 +345,7 @@ func TestDB_Check(t *testing.T) {
 	})
 
 	t.Run("CheckCannotChangeWrite", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, _ := s.open(t)
 		mustCreateEnv(t, db, "dev")
 		res, err := db.Create(ctx, newObject(ref(api.KindComputePool, "dev", "a"), "", `{"n":1}`), store.WriteOptions{
 			Check: func(_ context.Context, _ store.View, _, after *store.Object) error {
@@ -381,8 +365,7 @@ func TestDB_Check(t *testing.T) {
 	})
 
 	t.Run("UpdateSpec", func(t *testing.T) {
-		db, clock := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, clock := s.open(t)
 		mustCreateEnv(t, db, "dev")
 		v1 := mustCreate(t, db, ref(api.KindComputePool, "dev", "a"), "", `{"max_nodes":1}`)
 		audit := mustAudit(t, db)
@@ -411,8 +394,7 @@ func TestDB_Check(t *testing.T) {
 	})
 
 	t.Run("Delete", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, _ := s.open(t)
 		mustCreateEnv(t, db, "dev")
 		v1 := mustCreate(t, db, ref(api.KindComputePool, "dev", "a"), "", `{}`)
 		for _, graceful := range []bool{false, true} {
@@ -433,12 +415,11 @@ func TestDB_Check(t *testing.T) {
 	})
 }
 
-func TestDB_Delete(t *testing.T) {
+func (s *suite) testDelete(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("Missing", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, _ := s.open(t)
 		for _, graceful := range []bool{false, true} {
 			res, err := db.Delete(ctx, ref(api.KindComputePool, "dev", "gpu"), graceful, store.WriteOptions{IfMatch: "whatever"})
 			if err != nil {
@@ -452,8 +433,7 @@ func TestDB_Delete(t *testing.T) {
 	})
 
 	t.Run("OK", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, _ := s.open(t)
 		mustCreateEnv(t, db, "dev")
 		v1 := mustCreate(t, db, ref(api.KindComputePool, "dev", "gpu"), "", `{}`)
 
@@ -473,8 +453,7 @@ func TestDB_Delete(t *testing.T) {
 	})
 
 	t.Run("ErrStaleIfMatch", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, _ := s.open(t)
 		mustCreateEnv(t, db, "dev")
 		v1 := mustCreate(t, db, ref(api.KindComputePool, "dev", "gpu"), "", `{}`)
 		for _, graceful := range []bool{false, true} {
@@ -485,8 +464,7 @@ func TestDB_Delete(t *testing.T) {
 	})
 
 	t.Run("ErrEnvironmentNotEmpty", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, _ := s.open(t)
 		mustCreateEnv(t, db, "dev")
 		mustCreateEnv(t, db, "prod")
 		mustCreate(t, db, ref(api.KindComputePool, "prod", "elsewhere"), "", `{}`)
@@ -528,8 +506,7 @@ func TestDB_Delete(t *testing.T) {
 	})
 
 	t.Run("ErrHasChildren", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, _ := s.open(t)
 		mustCreateEnv(t, db, "dev")
 		mustCreateEnv(t, db, "prod")
 		fs := mustCreate(t, db, ref(api.KindFeatureStore, "dev", "main"), "", `{}`)
@@ -570,8 +547,7 @@ func TestDB_Delete(t *testing.T) {
 	})
 
 	t.Run("GracefulThenFinalize", func(t *testing.T) {
-		db, clock := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, clock := s.open(t)
 		mustCreateEnv(t, db, "dev")
 		v1 := mustCreate(t, db, ref(api.KindComputePool, "dev", "gpu"), "", `{"n":1}`)
 
@@ -626,8 +602,7 @@ func TestDB_Delete(t *testing.T) {
 	})
 
 	t.Run("ForceAfterGraceful", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, _ := s.open(t)
 		mustCreateEnv(t, db, "dev")
 		v1 := mustCreate(t, db, ref(api.KindComputePool, "dev", "gpu"), "", `{}`)
 		if _, err := db.Delete(ctx, v1.Ref(), true, store.WriteOptions{}); err != nil {
@@ -640,10 +615,9 @@ func TestDB_Delete(t *testing.T) {
 	})
 }
 
-func TestDB_Finalize(t *testing.T) {
+func (s *suite) testFinalize(t *testing.T) {
 	t.Run("ErrNotMarked", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, _ := s.open(t)
 		mustCreateEnv(t, db, "dev")
 		v1 := mustCreate(t, db, ref(api.KindComputePool, "dev", "gpu"), "", `{}`)
 		err := db.Finalize(context.Background(), v1.Ref(), v1.Meta.UID, "reconciler")
@@ -652,20 +626,18 @@ func TestDB_Finalize(t *testing.T) {
 	})
 
 	t.Run("Missing", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, _ := s.open(t)
 		if err := db.Finalize(context.Background(), ref(api.KindComputePool, "dev", "gpu"), "x", "reconciler"); err != nil {
 			t.Fatalf("Finalize: %v", err)
 		}
 	})
 }
 
-func TestDB_UpdateStatus(t *testing.T) {
+func (s *suite) testUpdateStatus(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("OK", func(t *testing.T) {
-		db, clock := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, clock := s.open(t)
 		mustCreateEnv(t, db, "dev")
 		v1 := mustCreate(t, db, ref(api.KindComputePool, "dev", "gpu"), "", `{}`)
 		audit := mustAudit(t, db)
@@ -686,8 +658,7 @@ func TestDB_UpdateStatus(t *testing.T) {
 	})
 
 	t.Run("ErrWrongUID", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, _ := s.open(t)
 		mustCreateEnv(t, db, "dev")
 		old := mustCreate(t, db, ref(api.KindComputePool, "dev", "gpu"), "", `{}`)
 		if _, err := db.Delete(ctx, old.Ref(), false, store.WriteOptions{}); err != nil {
@@ -705,8 +676,7 @@ func TestDB_UpdateStatus(t *testing.T) {
 	})
 
 	t.Run("ErrInvalidStatus", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
-		defer MustCloseDB(t, db)
+		db, _ := s.open(t)
 		mustCreateEnv(t, db, "dev")
 		v1 := mustCreate(t, db, ref(api.KindComputePool, "dev", "gpu"), "", `{}`)
 		_, err := db.UpdateStatus(ctx, v1.Ref(), v1.Meta.UID, json.RawMessage(`{"observed_generation":"one"}`))
@@ -716,10 +686,9 @@ func TestDB_UpdateStatus(t *testing.T) {
 	})
 }
 
-func TestDB_Pending(t *testing.T) {
+func (s *suite) testPending(t *testing.T) {
 	ctx := context.Background()
-	db, _ := MustOpenDB(t)
-	defer MustCloseDB(t, db)
+	db, _ := s.open(t)
 	mustCreateEnv(t, db, "dev")
 	mustCreateEnv(t, db, "prod")
 
@@ -748,6 +717,10 @@ func TestDB_Pending(t *testing.T) {
 		t.Fatalf("Delete: %v", err)
 	}
 	setStatus(pool("dev", "f-provisioning"), `{"phase":"provisioning","observed_generation":1}`)
+	// Finished runs are terminal too: they must not be re-read forever.
+	setStatus(pool("dev", "g-succeeded"), `{"phase":"succeeded","observed_generation":1}`)
+	setStatus(pool("dev", "h-cancelled"), `{"phase":"cancelled","observed_generation":1}`)
+	setStatus(pool("dev", "i-running"), `{"phase":"running","observed_generation":1}`)
 	pool("prod", "a-new")
 	mustCreate(t, db, ref(api.KindFeatureStore, "dev", "other-kind"), "", `{}`)
 
@@ -759,7 +732,7 @@ func TestDB_Pending(t *testing.T) {
 	for _, obj := range got {
 		names = append(names, obj.Meta.Environment+"/"+obj.Meta.Name)
 	}
-	wantEqual(t, "pending", names, []string{"dev/a-new", "dev/c-respec", "dev/e-deleting", "dev/f-provisioning", "prod/a-new"})
+	wantEqual(t, "pending", names, []string{"dev/a-new", "dev/c-respec", "dev/e-deleting", "dev/f-provisioning", "dev/i-running", "prod/a-new"})
 
 	// Environments are pending too until their reconciler settles them.
 	envs, err := db.Pending(ctx, api.KindEnvironment)
@@ -768,10 +741,9 @@ func TestDB_Pending(t *testing.T) {
 	}
 }
 
-func TestDB_List(t *testing.T) {
+func (s *suite) testList(t *testing.T) {
 	ctx := context.Background()
-	db, _ := MustOpenDB(t)
-	defer MustCloseDB(t, db)
+	db, _ := s.open(t)
 	mustCreateEnv(t, db, "dev")
 	mustCreateEnv(t, db, "prod")
 	// Created out of order; listed by name.
@@ -852,6 +824,57 @@ func TestDB_List(t *testing.T) {
 		}
 		if _, _, err := db.List(ctx, api.KindComputePool, "dev", api.ListOptions{Limit: api.MaxPageSize}); err != nil {
 			t.Errorf("List(limit max): %v", err)
+		}
+	})
+
+	t.Run("ByteOrder", func(t *testing.T) {
+		// Names sort by their bytes, whatever the database's locale: upper
+		// case before lower case, '-' < '1' < '_'. Pages follow that order.
+		mustCreateEnv(t, db, "B-env")
+		names := []string{"b", "B", "a_1", "a-1", "a1", "A", "é", "z"}
+		for _, name := range names {
+			mustCreate(t, db, ref(api.KindComputePool, "B-env", name), "", `{}`)
+		}
+		want := []string{"A", "B", "a-1", "a1", "a_1", "b", "z", "é"}
+		var got []string
+		token := ""
+		for range len(names) + 1 {
+			objs, next, err := db.List(ctx, api.KindComputePool, "B-env", api.ListOptions{Limit: 3, PageToken: token})
+			if err != nil {
+				t.Fatalf("List: %v", err)
+			}
+			for _, obj := range objs {
+				got = append(got, obj.Meta.Name)
+			}
+			if token = next; token == "" {
+				break
+			}
+		}
+		wantEqual(t, "names in order", got, want)
+
+		envs, _, err := db.List(ctx, api.KindEnvironment, "", api.ListOptions{})
+		if err != nil {
+			t.Fatalf("List(environments): %v", err)
+		}
+		var envNames []string
+		for _, env := range envs {
+			envNames = append(envNames, env.Meta.Name)
+		}
+		wantEqual(t, "environments in order", envNames, []string{"B-env", "dev", "prod"})
+
+		pending, err := db.Pending(ctx, api.KindComputePool)
+		if err != nil {
+			t.Fatalf("Pending: %v", err)
+		}
+		var pendingNames []string
+		for _, obj := range pending {
+			if obj.Meta.Environment == "B-env" {
+				pendingNames = append(pendingNames, obj.Meta.Name)
+			}
+		}
+		wantEqual(t, "pending in order", pendingNames, want)
+		if pending[0].Meta.Environment != "B-env" {
+			t.Errorf("Pending starts in environment %q, want B-env (byte order)", pending[0].Meta.Environment)
 		}
 	})
 }
