@@ -1,7 +1,8 @@
 // Command mlopsd is the MLOps control plane: the HTTP/JSON API that the
 // Terraform provider talks to, its durable store and its reconcilers.
 //
-// With no flags it serves http://127.0.0.1:8080 from ./mlops.db.
+// With no flags it serves http://127.0.0.1:8080 from ./mlops.db; with
+// -database-url from a PostgreSQL database that several replicas may share.
 package main
 
 import (
@@ -71,6 +72,8 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", envOr("MLOPSD_ADDR", "127.0.0.1:8080"), "listen address (env MLOPSD_ADDR)")
 	data := fs.String("data", envOr("MLOPSD_DATA", "./mlops.db"), "SQLite database file (env MLOPSD_DATA)")
+	databaseURL := fs.String("database-url", envOr("MLOPSD_DATABASE_URL", ""), "PostgreSQL database to use instead of the SQLite file, e.g. postgres://mlops:secret@db:5432/mlops; replicas may share it (env MLOPSD_DATABASE_URL)")
+	runsDir := fs.String("runs-dir", envOr("MLOPSD_RUNS_DIR", ""), "directory of pipeline runs: working directories, step logs, registered artifacts; default: runs next to the SQLite file (env MLOPSD_RUNS_DIR)")
 	level := fs.String("log-level", envOr("MLOPSD_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env MLOPSD_LOG_LEVEL)")
 	tokenFile := fs.String("token-file", envOr("MLOPSD_TOKEN_FILE", ""), "file with one accepted bearer token per line; authentication is off when neither this nor MLOPSD_TOKEN is set (env MLOPSD_TOKEN_FILE)")
 	interval := fs.Duration("reconcile-interval", 500*time.Millisecond, "time between reconcile passes")
@@ -80,7 +83,7 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q; mlopsd takes only flags (see mlopsd -h) or the word version", fs.Arg(0))
+		return fmt.Errorf("unexpected argument %q; mlopsd takes only flags (see mlopsd -h), the word version, or a command: runs list, runs logs", fs.Arg(0))
 	}
 	if err := m.LogLevel.UnmarshalText([]byte(*level)); err != nil {
 		return fmt.Errorf("-log-level %q: use debug, info, warn or error", *level)
@@ -94,6 +97,15 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 		return fmt.Errorf("-local-max-nodes %d: use a whole number of at least 1", *maxNodes)
 	case *shutdown <= 0:
 		return fmt.Errorf("-shutdown-timeout %v: use a positive duration, e.g. 15s", *shutdown)
+	}
+	if *databaseURL != "" {
+		// Naming both would leave one silently unused.
+		dataSet := os.Getenv("MLOPSD_DATA") != ""
+		fs.Visit(func(f *flag.Flag) { dataSet = dataSet || f.Name == "data" })
+		if dataSet {
+			return errors.New("-data and -database-url (MLOPSD_DATA and MLOPSD_DATABASE_URL) exclude each other: the SQLite file or the PostgreSQL database, not both")
+		}
+		*data = ""
 	}
 	var tokens []string
 	if t := os.Getenv("MLOPSD_TOKEN"); t != "" {
@@ -113,6 +125,8 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	m.Config = daemon.Config{
 		Addr:                 *addr,
 		DataPath:             *data,
+		DatabaseURL:          *databaseURL,
+		RunsDir:              *runsDir,
 		Tokens:               tokens,
 		ReconcileInterval:    *interval,
 		LocalMaxNodesPerPool: *maxNodes,
@@ -145,7 +159,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if len(m.Config.Tokens) > 0 {
 		auth = fmt.Sprintf("%d bearer token(s)", len(m.Config.Tokens))
 	}
-	log.InfoContext(ctx, "mlopsd serving", "version", version, "url", m.URL, "data", m.Config.DataPath, "auth", auth)
+	log.InfoContext(ctx, "mlopsd serving", "version", version, "url", m.URL, "data", m.Config.DescribeDatabase(), "auth", auth)
 	d.RunReconcilers()
 	m.done = make(chan struct{})
 	go func() {
@@ -179,6 +193,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	if len(args) > 0 && args[0] == "version" {
 		fmt.Fprintln(stdout, "mlopsd", version)
 		return nil
+	}
+	if len(args) > 0 && args[0] == "runs" {
+		return runsCommand(ctx, args[1:], stdout, stderr)
 	}
 	var m Main
 	if err := m.ParseFlags(args, stderr); err != nil {

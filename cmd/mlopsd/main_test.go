@@ -24,7 +24,7 @@ import (
 // treats as unset.
 func clearEnv(t *testing.T) {
 	t.Helper()
-	for _, name := range []string{"MLOPSD_ADDR", "MLOPSD_DATA", "MLOPSD_LOG_LEVEL", "MLOPSD_TOKEN", "MLOPSD_TOKEN_FILE"} {
+	for _, name := range []string{"MLOPSD_ADDR", "MLOPSD_DATA", "MLOPSD_DATABASE_URL", "MLOPSD_LOG_LEVEL", "MLOPSD_TOKEN", "MLOPSD_TOKEN_FILE"} {
 		t.Setenv(name, "")
 	}
 }
@@ -36,8 +36,8 @@ func TestParseFlags_Defaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := m.Config
-	if c.Addr != "127.0.0.1:8080" || c.DataPath != "./mlops.db" {
-		t.Errorf("addr %q, data %q; want 127.0.0.1:8080 and ./mlops.db", c.Addr, c.DataPath)
+	if c.Addr != "127.0.0.1:8080" || c.DataPath != "./mlops.db" || c.DatabaseURL != "" {
+		t.Errorf("addr %q, data %q, database URL %q; want 127.0.0.1:8080, ./mlops.db and none", c.Addr, c.DataPath, c.DatabaseURL)
 	}
 	if m.LogLevel != slog.LevelInfo {
 		t.Errorf("log level %v, want info", m.LogLevel)
@@ -108,6 +108,8 @@ func TestParseFlags_Errors(t *testing.T) {
 		{"ZeroInterval", []string{"-reconcile-interval", "0s"}, nil, "-reconcile-interval"},
 		{"NegativeShutdownTimeout", []string{"-shutdown-timeout", "-1s"}, nil, "-shutdown-timeout"},
 		{"BadDuration", []string{"-shutdown-timeout", "soon"}, nil, "shutdown-timeout"},
+		{"DataAndDatabaseURL", []string{"-data", "x.db", "-database-url", "postgres://db/mlops"}, nil, "exclude each other"},
+		{"DataFromEnvAndDatabaseURL", []string{"-database-url", "postgres://db/mlops"}, map[string]string{"MLOPSD_DATA": "x.db"}, "exclude each other"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clearEnv(t)

@@ -19,6 +19,8 @@ type Server struct {
 	URL string
 	// Daemon gives tests direct access to the store and reconcilers.
 	Daemon *daemon.Daemon
+	// RunsDir holds the pipeline runs' directories, logs and artifacts.
+	RunsDir string
 }
 
 // Option changes the test configuration.
@@ -37,8 +39,10 @@ func WithLocalMaxNodes(n int64) Option {
 // Start runs a control plane until the test ends.
 func Start(tb testing.TB, opts ...Option) *Server {
 	tb.Helper()
+	dir := tb.TempDir()
 	cfg := daemon.Config{
-		DataPath:          filepath.Join(tb.TempDir(), "mlops.db"),
+		DataPath:          filepath.Join(dir, "mlops.db"),
+		RunsDir:           filepath.Join(dir, "runs"),
 		ReconcileInterval: 20 * time.Millisecond,
 		Version:           "test",
 	}
@@ -57,5 +61,5 @@ func Start(tb testing.TB, opts ...Option) *Server {
 			tb.Errorf("closing mlopsd: %v", err)
 		}
 	})
-	return &Server{URL: ts.URL, Daemon: d}
+	return &Server{URL: ts.URL, Daemon: d, RunsDir: cfg.RunsDir}
 }

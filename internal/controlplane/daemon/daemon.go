@@ -12,16 +12,19 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/reconcile"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/runtime"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/server"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/store"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/store/postgres"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/store/sqlite"
 )
 
@@ -29,8 +32,12 @@ import (
 type Config struct {
 	// Addr is the listen address, e.g. 127.0.0.1:8080.
 	Addr string
-	// DataPath is the SQLite file.
+	// DataPath is the SQLite file. It is not used when DatabaseURL is set.
 	DataPath string
+	// DatabaseURL, when set, is the PostgreSQL database to keep objects in
+	// instead of the SQLite file, as a postgres:// URL or a libpq
+	// "key=value" string. Several daemons may share one database.
+	DatabaseURL string
 	// Logger receives structured logs.
 	Logger *slog.Logger
 	// Tokens are accepted bearer tokens in plain text; only their SHA-256
@@ -44,6 +51,10 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Version is reported by /healthz and /openapi.json.
 	Version string
+	// RunsDir is where pipeline runs keep their working directories, logs
+	// and registered artifacts. Empty means a "runs" directory next to the
+	// SQLite file (./runs with DatabaseURL).
+	RunsDir string
 }
 
 // Daemon is a running control plane.
@@ -52,6 +63,8 @@ type Daemon struct {
 	Store      store.Store
 	Server     *server.Server
 	Reconciler *reconcile.Reconciler
+	// Steps runs the steps of pipeline runs on local pools.
+	Steps      *runtime.LocalSteps
 	httpServer *http.Server
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
@@ -69,10 +82,18 @@ func New(cfg Config) (*Daemon, error) {
 	if cfg.LocalMaxNodesPerPool <= 0 {
 		cfg.LocalMaxNodesPerPool = 64
 	}
-	st, err := sqlite.Open(cfg.DataPath)
-	if err != nil {
-		return nil, fmt.Errorf("opening database %s: %w", cfg.DataPath, err)
+	if cfg.RunsDir == "" {
+		cfg.RunsDir = "runs"
+		if cfg.DatabaseURL == "" && cfg.DataPath != "" {
+			cfg.RunsDir = filepath.Join(filepath.Dir(cfg.DataPath), "runs")
+		}
 	}
+	st, err := openStore(cfg)
+	if err != nil {
+		return nil, err
+	}
+	runs := runtime.RunLayout{Root: cfg.RunsDir}
+	steps := runtime.NewLocalSteps(runs)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	rec := reconcile.New(reconcile.Config{
@@ -83,6 +104,12 @@ func New(cfg Config) (*Daemon, error) {
 		PoolHandler: &reconcile.PoolHandler{
 			Store:  st,
 			Driver: &runtime.Local{MaxNodesPerPool: cfg.LocalMaxNodesPerPool},
+		},
+		PipelineHandler: &reconcile.PipelineHandler{Store: st},
+		RunHandler: &reconcile.RunHandler{
+			Store:   st,
+			Drivers: map[string]runtime.StepDriver{api.DriverLocal: steps},
+			Layout:  runs,
 		},
 	})
 	var digests []string
@@ -97,6 +124,7 @@ func New(cfg Config) (*Daemon, error) {
 		TokenSHA256: digests,
 		Notify:      rec.Notify,
 		Version:     cfg.Version,
+		RunsDir:     cfg.RunsDir,
 	})
 	// The http.Server exists from the start, so that a Close racing with a
 	// Serve that has not begun yet still shuts it down: Serve then returns
@@ -106,7 +134,34 @@ func New(cfg Config) (*Daemon, error) {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
-	return &Daemon{cfg: cfg, Store: st, Server: srv, Reconciler: rec, httpServer: httpServer}, nil
+	return &Daemon{cfg: cfg, Store: st, Server: srv, Reconciler: rec, Steps: steps, httpServer: httpServer}, nil
+}
+
+// openStore opens the PostgreSQL database when cfg names one, and the
+// SQLite file otherwise.
+func openStore(cfg Config) (store.Store, error) {
+	if cfg.DatabaseURL != "" {
+		st, err := postgres.Open(cfg.DatabaseURL)
+		if err != nil {
+			// The URL may hold a password: name the database without it.
+			return nil, fmt.Errorf("opening database %s: %w", postgres.Describe(cfg.DatabaseURL), err)
+		}
+		return st, nil
+	}
+	st, err := sqlite.Open(cfg.DataPath)
+	if err != nil {
+		return nil, fmt.Errorf("opening database %s: %w", cfg.DataPath, err)
+	}
+	return st, nil
+}
+
+// DescribeDatabase names the database cfg uses, for logs: the SQLite file,
+// or the PostgreSQL database without its password.
+func (cfg Config) DescribeDatabase() string {
+	if cfg.DatabaseURL != "" {
+		return postgres.Describe(cfg.DatabaseURL)
+	}
+	return cfg.DataPath
 }
 
 // RunReconcilers starts the reconcile loop in the background; Close stops it.
@@ -137,8 +192,9 @@ func (d *Daemon) Serve(ln net.Listener) error {
 }
 
 // Close drains in-flight requests (bounded by ShutdownTimeout), stops the
-// reconcilers and closes the database, in that order, so no acknowledged
-// write is cut off.
+// reconcilers, kills the steps still running (a restarted mlopsd retries
+// them) and closes the database, in that order, so no acknowledged write is
+// cut off.
 func (d *Daemon) Close() error {
 	var errs []error
 	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout)
@@ -150,6 +206,11 @@ func (d *Daemon) Close() error {
 		d.cancel()
 		d.wg.Wait()
 	}
+	stepsCtx, cancelSteps := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout)
+	if err := d.Steps.Close(stepsCtx); err != nil {
+		errs = append(errs, fmt.Errorf("stopping pipeline steps: %w", err))
+	}
+	cancelSteps()
 	if err := d.Store.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("closing database: %w", err))
 	}
