@@ -3,14 +3,19 @@ package api
 // Kind URL segments. Environment objects live at /v1/environments/{name};
 // the others at /v1/environments/{env}/{kind}/{name}.
 const (
-	KindEnvironment  = "environments"
-	KindComputePool  = "compute-pools"
-	KindFeatureStore = "feature-stores"
-	KindFeatureGroup = "feature-groups"
+	KindEnvironment      = "environments"
+	KindComputePool      = "compute-pools"
+	KindFeatureStore     = "feature-stores"
+	KindFeatureGroup     = "feature-groups"
+	KindModel            = "models"
+	KindModelVersion     = "model-versions"
+	KindModelAlias       = "model-aliases"
+	KindTrainingPipeline = "training-pipelines"
+	KindPipelineRun      = "pipeline-runs"
 )
 
 // Kinds lists every kind the API serves, environments first.
-var Kinds = []string{KindEnvironment, KindComputePool, KindFeatureStore, KindFeatureGroup}
+var Kinds = []string{KindEnvironment, KindComputePool, KindFeatureStore, KindFeatureGroup, KindModel, KindModelVersion, KindModelAlias, KindTrainingPipeline, KindPipelineRun}
 
 // Header names used by the API.
 const (

@@ -35,7 +35,13 @@ func OpenAPI(version string) map[string]any {
 				map[string]any{"name": "after_seq", "in": "query", "schema": map[string]any{"type": "integer", "minimum": 0}},
 				map[string]any{"name": "limit", "in": "query", "schema": map[string]any{"type": "integer", "minimum": 1, "maximum": MaxPageSize}})
 		}
-		if rt.Method != "GET" && rt.Kind != "" {
+		if rt.OperationID == OpIDGetPipelineRunLogs {
+			params = append(params,
+				map[string]any{"name": "step", "in": "query", "schema": map[string]any{"type": "string"}},
+				map[string]any{"name": "attempt", "in": "query", "schema": map[string]any{"type": "integer", "minimum": 1}},
+				map[string]any{"name": "tail", "in": "query", "schema": map[string]any{"type": "integer", "minimum": 0}})
+		}
+		if rt.Method != "GET" && (rt.Kind != "" || rt.OperationID == OpIDStartPipelineRun || rt.OperationID == OpIDCancelPipelineRun) {
 			params = append(params, map[string]any{"name": HeaderIdempotencyKey, "in": "header", "schema": map[string]any{"type": "string", "maxLength": 200}})
 		}
 		if rt.Op == OpUpdate || rt.Op == OpDelete {
@@ -53,6 +59,9 @@ func OpenAPI(version string) map[string]any {
 		ok := map[string]any{"description": "Success"}
 		if t := typeOf(rt.Response); t != nil && rt.Op != OpDelete {
 			ok["content"] = map[string]any{"application/json": map[string]any{"schema": g.ref(t)}}
+		}
+		if rt.OperationID == OpIDGetPipelineRunLogs {
+			ok["content"] = map[string]any{"text/plain": map[string]any{"schema": map[string]any{"type": "string"}}}
 		}
 		responses[strconv.Itoa(rt.Status)] = ok
 		if rt.Op == OpDelete {

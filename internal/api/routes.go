@@ -43,6 +43,13 @@ var kindTypeTable = []kindTypes{
 	{KindComputePool, "ComputePool", "ComputePools", CreateComputePoolRequest{}, UpdateComputePoolRequest{}, ComputePool{}, ComputePoolList{}},
 	{KindFeatureStore, "FeatureStore", "FeatureStores", CreateFeatureStoreRequest{}, UpdateFeatureStoreRequest{}, FeatureStore{}, FeatureStoreList{}},
 	{KindFeatureGroup, "FeatureGroup", "FeatureGroups", CreateFeatureGroupRequest{}, UpdateFeatureGroupRequest{}, FeatureGroup{}, FeatureGroupList{}},
+	{KindModel, "Model", "Models", CreateModelRequest{}, UpdateModelRequest{}, Model{}, ModelList{}},
+	{KindModelVersion, "ModelVersion", "ModelVersions", CreateModelVersionRequest{}, UpdateModelVersionRequest{}, ModelVersion{}, ModelVersionList{}},
+	{KindModelAlias, "ModelAlias", "ModelAliases", CreateModelAliasRequest{}, UpdateModelAliasRequest{}, ModelAlias{}, ModelAliasList{}},
+	{KindTrainingPipeline, "TrainingPipeline", "TrainingPipelines", CreateTrainingPipelineRequest{}, UpdateTrainingPipelineRequest{}, TrainingPipeline{}, TrainingPipelineList{}},
+	// Runs are started with POST .../training-pipelines/{name}/runs and change only
+	// through cancel, so they have no create or update route.
+	{KindPipelineRun, "PipelineRun", "PipelineRuns", nil, nil, PipelineRun{}, PipelineRunList{}},
 }
 
 // Routes lists every route of the API.
@@ -61,19 +68,26 @@ func buildRoutes() []Route {
 			coll = "/v1/environments"
 		}
 		item := coll + "/{name}"
+		// A kind with no create or update body (pipeline runs) has no such
+		// route: its objects are made and changed by other operations.
+		if k.create != nil {
+			rs = append(rs, Route{Method: http.MethodPost, Path: coll, OperationID: "create" + k.singular, Kind: k.kind, Op: OpCreate,
+				Summary: "Create; send Idempotency-Key so a retry never duplicates.", Request: k.create, Response: k.object, Status: http.StatusCreated})
+		}
 		rs = append(rs,
-			Route{Method: http.MethodPost, Path: coll, OperationID: "create" + k.singular, Kind: k.kind, Op: OpCreate,
-				Summary: "Create; send Idempotency-Key so a retry never duplicates.", Request: k.create, Response: k.object, Status: http.StatusCreated},
 			Route{Method: http.MethodGet, Path: coll, OperationID: "list" + k.plural, Kind: k.kind, Op: OpList,
 				Summary: "List one page, ordered by name (query limit, page_token).", Response: k.list, Status: http.StatusOK},
 			Route{Method: http.MethodGet, Path: item, OperationID: "get" + k.singular, Kind: k.kind, Op: OpGet,
 				Summary: "Read one object; the ETag header is its etag.", Response: k.object, Status: http.StatusOK},
-			Route{Method: http.MethodPut, Path: item, OperationID: "update" + k.singular, Kind: k.kind, Op: OpUpdate,
-				Summary: "Replace the spec; send If-Match with the etag to avoid lost updates (409 on mismatch).", Request: k.update, Response: k.object, Status: http.StatusOK},
-			Route{Method: http.MethodDelete, Path: item, OperationID: "delete" + k.singular, Kind: k.kind, Op: OpDelete,
-				Summary: "Delete; 204 when gone (or already missing), 202 while a teardown runs.", Response: k.object, Status: http.StatusNoContent},
 		)
+		if k.update != nil {
+			rs = append(rs, Route{Method: http.MethodPut, Path: item, OperationID: "update" + k.singular, Kind: k.kind, Op: OpUpdate,
+				Summary: "Replace the spec; send If-Match with the etag to avoid lost updates (409 on mismatch).", Request: k.update, Response: k.object, Status: http.StatusOK})
+		}
+		rs = append(rs, Route{Method: http.MethodDelete, Path: item, OperationID: "delete" + k.singular, Kind: k.kind, Op: OpDelete,
+			Summary: "Delete; 204 when gone (or already missing), 202 while a teardown runs.", Response: k.object, Status: http.StatusNoContent})
 	}
+	rs = append(rs, pipelineRunRoutes...)
 	return rs
 }
 

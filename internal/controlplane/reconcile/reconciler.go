@@ -46,6 +46,10 @@ type Config struct {
 	Registry prometheus.Registerer
 	// PoolHandler reconciles compute pools.
 	PoolHandler Handler
+	// PipelineHandler watches training pipelines (triggers, teardown);
+	// RunHandler runs pipeline runs. Either may be nil.
+	PipelineHandler Handler
+	RunHandler      Handler
 }
 
 // New builds a Reconciler with the handlers of every kind.
@@ -77,6 +81,15 @@ func New(cfg Config) *Reconciler {
 		api.KindComputePool:  cfg.PoolHandler,
 		api.KindFeatureStore: ready,
 		api.KindFeatureGroup: ready,
+		api.KindModel:        ready,
+		api.KindModelVersion: ready,
+		api.KindModelAlias:   ready,
+	}
+	if cfg.PipelineHandler != nil {
+		r.handlers[api.KindTrainingPipeline] = cfg.PipelineHandler
+	}
+	if cfg.RunHandler != nil {
+		r.handlers[api.KindPipelineRun] = cfg.RunHandler
 	}
 	r.order = api.Kinds
 	return r
@@ -113,7 +126,7 @@ func (r *Reconciler) Pass(ctx context.Context) {
 		if h == nil {
 			continue
 		}
-		objs, err := r.store.Pending(ctx, kind)
+		objs, err := r.work(ctx, kind, h)
 		if err != nil {
 			if ctx.Err() == nil {
 				r.log.ErrorContext(ctx, "listing pending objects", "kind", kind, "err", err)
@@ -136,5 +149,56 @@ func (r *Reconciler) Pass(ctx context.Context) {
 				r.log.ErrorContext(ctx, "reconcile failed", "object", obj.Ref().String(), "err", err)
 			}
 		}
+	}
+}
+
+// Watcher is a Handler that sees every object of its kind on every pass,
+// not only the pending ones, because the world outside the store changes
+// under objects at rest: a schedule comes due, a watched file changes.
+type Watcher interface {
+	Handler
+	// WatchAll reports whether the handler wants every object.
+	WatchAll() bool
+}
+
+// work returns the objects of kind that h is to look at in this pass.
+func (r *Reconciler) work(ctx context.Context, kind string, h Handler) ([]*store.Object, error) {
+	if w, ok := h.(Watcher); ok && w.WatchAll() {
+		return listAll(ctx, r.store, kind)
+	}
+	return r.store.Pending(ctx, kind)
+}
+
+// listAll returns every object of kind, in every environment.
+func listAll(ctx context.Context, st store.Store, kind string) ([]*store.Object, error) {
+	envs, err := listEnv(ctx, st, api.KindEnvironment, "")
+	if err != nil {
+		return nil, err
+	}
+	var out []*store.Object
+	for _, env := range envs {
+		objs, err := listEnv(ctx, st, kind, env.Meta.Name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, objs...)
+	}
+	return out, nil
+}
+
+// listEnv returns every object of kind in env, page by page.
+func listEnv(ctx context.Context, st store.Store, kind, env string) ([]*store.Object, error) {
+	var out []*store.Object
+	token := ""
+	for {
+		objs, next, err := st.List(ctx, kind, env, api.ListOptions{Limit: api.MaxPageSize, PageToken: token})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, objs...)
+		if next == "" {
+			return out, nil
+		}
+		token = next
 	}
 }

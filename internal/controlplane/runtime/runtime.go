@@ -1,6 +1,8 @@
 // Package runtime holds the drivers that make compute pools real. A driver
 // is asked to move a pool one step towards a node count; reconcilers call it
 // repeatedly, so drivers stay simple and never block on a long operation.
+// StepDriver runs the steps of pipeline runs on a pool the same way: submit,
+// then ask for the status on later passes.
 package runtime
 
 import (

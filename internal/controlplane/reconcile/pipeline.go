@@ -1,0 +1,374 @@
+package reconcile
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/pipeline"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/store"
+)
+
+// triggerActor is who the audit log names for runs that triggers start.
+const triggerActor = "pipeline-trigger"
+
+// maxRunProbe bounds how many run names one pass looks at to catch up with
+// runs that others started.
+const maxRunProbe = 100
+
+// PipelineHandler watches training pipelines. It sees every pipeline on
+// every pass (it is a Watcher) because what it reacts to changes outside the
+// store:
+//
+//   - a cron schedule comes due: one run starts, even when several fire
+//     times passed while mlopsd was down;
+//   - a file watched by on_new_data changes content (its SHA-256): one run
+//     starts; the first hash seen is the baseline and starts nothing;
+//   - runs started by others (the manual-run route) are counted into
+//     status.run_count and status.last_run.
+//
+// Runs a trigger starts carry an idempotency key derived from the
+// pipeline's uid and the fire time or the hashes, so a crash between the
+// run's create and the status write never starts a second run.
+//
+// Deleting a pipeline cancels its active runs, waits until they stopped,
+// then removes the pipeline. The runs stay, as history.
+type PipelineHandler struct {
+	Store store.Store
+	// Now is injectable for tests; nil means time.Now.
+	Now func() time.Time
+
+	mu     sync.Mutex
+	hashes map[string]cachedHash
+}
+
+var _ Watcher = (*PipelineHandler)(nil)
+
+// cachedHash spares rehashing a file that did not change: same size,
+// modification and change time, and inode.
+type cachedHash struct {
+	size         int64
+	mtime, ctime time.Time
+	ino          uint64
+	sum          string
+}
+
+// WatchAll implements Watcher.
+func (h *PipelineHandler) WatchAll() bool { return true }
+
+func (h *PipelineHandler) now() time.Time {
+	if h.Now != nil {
+		return h.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Reconcile implements Handler.
+func (h *PipelineHandler) Reconcile(ctx context.Context, obj *store.Object) error {
+	now := h.now()
+	var st api.TrainingPipelineStatus
+	if err := json.Unmarshal(obj.Status, &st); err != nil {
+		return fmt.Errorf("decoding status of %s: %w", obj.Ref(), err)
+	}
+	if obj.Meta.DeletionRequestedAt != nil {
+		return h.teardown(ctx, obj, st, now)
+	}
+	var spec api.TrainingPipelineSpec
+	if err := json.Unmarshal(obj.Spec, &spec); err != nil {
+		return fmt.Errorf("decoding spec of %s: %w", obj.Ref(), err)
+	}
+	st.ObservedGeneration = obj.Meta.Generation
+	if err := h.countRuns(ctx, obj, &st); err != nil {
+		return err
+	}
+
+	// A pipeline whose pool or model is gone cannot run; triggers wait.
+	if reason, msg, err := h.checkRefs(ctx, obj.Meta.Environment, spec); err != nil {
+		return err
+	} else if reason != "" {
+		st.Phase, st.Reason, st.Message = api.PhaseFailed, reason, msg
+		st.Conditions = setCondition(st.Conditions, api.Condition{Type: api.ConditionReady, Status: api.ConditionFalse, Reason: reason, Message: msg}, now)
+		return h.write(ctx, obj, st)
+	}
+
+	var notes []string
+	if err := h.schedule(ctx, obj, spec, &st, now); err != nil {
+		return err
+	}
+	if st.NextScheduledAt != nil {
+		notes = append(notes, "next scheduled run at "+st.NextScheduledAt.Format(time.RFC3339))
+	}
+	waiting, err := h.newData(ctx, obj, spec, &st)
+	if err != nil {
+		return err
+	}
+	if n := len(spec.Triggers.OnNewData); n > 0 {
+		notes = append(notes, fmt.Sprintf("watching %d file(s) for new data", n))
+	}
+	notes = append(notes, waiting...)
+	if len(spec.Triggers.OnAlarm) > 0 {
+		notes = append(notes, fmt.Sprintf("alarm triggers %q are recorded; they fire once alarms exist", spec.Triggers.OnAlarm))
+	}
+	if len(notes) == 0 {
+		notes = append(notes, "runs start manually")
+	}
+	st.Phase, st.Reason, st.Message = api.PhaseReady, "", strings.Join(notes, "; ")
+	st.Conditions = setCondition(st.Conditions, api.Condition{Type: api.ConditionReady, Status: api.ConditionTrue, Reason: "TriggersArmed", Message: st.Message}, now)
+	return h.write(ctx, obj, st)
+}
+
+// checkRefs returns a reason and message when the pipeline's compute pool
+// or model no longer exists.
+func (h *PipelineHandler) checkRefs(ctx context.Context, env string, spec api.TrainingPipelineSpec) (reason, msg string, err error) {
+	for _, ref := range []struct{ kind, name, reason, what string }{
+		{api.KindComputePool, spec.ComputePool, "ComputePoolNotFound", "compute pool"},
+		{api.KindModel, spec.Model, "ModelNotFound", "model"},
+	} {
+		_, err := h.Store.Get(ctx, api.Ref{Kind: ref.kind, Environment: env, Name: ref.name})
+		if hasCode(err, api.ENOTFOUND) {
+			return ref.reason, fmt.Sprintf("%s %q does not exist in environment %q; create it again or point the pipeline at another one", ref.what, ref.name, env), nil
+		}
+		if err != nil {
+			return "", "", err
+		}
+	}
+	return "", "", nil
+}
+
+// countRuns moves status.last_run and run_count past the runs that exist:
+// those the manual-run route started since the last pass.
+func (h *PipelineHandler) countRuns(ctx context.Context, obj *store.Object, st *api.TrainingPipelineStatus) error {
+	last, _ := pipeline.RunNumber(obj.Meta.Name, st.LastRun)
+	for n := last + 1; n <= last+maxRunProbe; n++ {
+		name := pipeline.RunName(obj.Meta.Name, n)
+		run, err := h.Store.Get(ctx, api.Ref{Kind: api.KindPipelineRun, Environment: obj.Meta.Environment, Name: name})
+		if hasCode(err, api.ENOTFOUND) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var rs api.PipelineRunSpec
+		if err := json.Unmarshal(run.Spec, &rs); err != nil {
+			return fmt.Errorf("decoding spec of %s: %w", run.Ref(), err)
+		}
+		// Runs of an earlier pipeline of the same name are history of
+		// that one, not this one's.
+		if rs.PipelineUID == obj.Meta.UID {
+			st.RunCount++
+			st.LastRun = name
+		}
+	}
+	return nil
+}
+
+// started records a run this handler started.
+func started(obj *store.Object, st *api.TrainingPipelineStatus, run *store.Object) {
+	n, ok := pipeline.RunNumber(obj.Meta.Name, run.Meta.Name)
+	last, _ := pipeline.RunNumber(obj.Meta.Name, st.LastRun)
+	if ok && n > last {
+		st.RunCount++
+		st.LastRun = run.Meta.Name
+	}
+}
+
+// startRun starts a run with the pipeline's default parameters.
+func (h *PipelineHandler) startRun(ctx context.Context, obj *store.Object, spec api.TrainingPipelineSpec, st *api.TrainingPipelineStatus, trigger, key string) error {
+	params, err := pipeline.ResolveParameters(spec.Parameters, nil)
+	if err != nil {
+		// The server refuses triggers on pipelines with required
+		// parameters, so this is a spec written around the rules.
+		return fmt.Errorf("%s trigger of %s: %w", trigger, obj.Ref(), err)
+	}
+	res, err := pipeline.StartRun(ctx, h.Store, obj, trigger, params, pipeline.SystemWrite(triggerActor, key))
+	if err != nil {
+		return fmt.Errorf("starting a %s run of %s: %w", trigger, obj.Ref(), err)
+	}
+	started(obj, st, res.Object)
+	return nil
+}
+
+// schedule keeps status.next_scheduled_at and starts a run when it passed.
+func (h *PipelineHandler) schedule(ctx context.Context, obj *store.Object, spec api.TrainingPipelineSpec, st *api.TrainingPipelineStatus, now time.Time) error {
+	if spec.Triggers.Schedule == "" {
+		st.NextScheduledAt = nil
+		return nil
+	}
+	sched, err := pipeline.ParseSchedule(spec.Triggers.Schedule)
+	if err != nil {
+		return fmt.Errorf("schedule of %s: %w", obj.Ref(), err)
+	}
+	next := st.NextScheduledAt
+	// A fire time that the (possibly edited) schedule would not produce
+	// belongs to an earlier schedule: start over from now.
+	if next == nil || !pipeline.NextFire(sched, next.Add(-time.Second)).Equal(*next) {
+		t := pipeline.NextFire(sched, now)
+		st.NextScheduledAt = &t
+		return nil
+	}
+	if now.Before(*next) {
+		return nil
+	}
+	key := fmt.Sprintf("trigger/%s/schedule/%s", obj.Meta.UID, next.UTC().Format(time.RFC3339))
+	if err := h.startRun(ctx, obj, spec, st, api.TriggerSchedule, key); err != nil {
+		return err
+	}
+	// Fire times missed while mlopsd was down start no runs of their own.
+	t := pipeline.NextFire(sched, now)
+	st.NextScheduledAt = &t
+	return nil
+}
+
+// newData hashes the watched files and starts one run when any changed
+// since the last pass. It returns notes on files it cannot read.
+func (h *PipelineHandler) newData(ctx context.Context, obj *store.Object, spec api.TrainingPipelineSpec, st *api.TrainingPipelineStatus) ([]string, error) {
+	if len(spec.Triggers.OnNewData) == 0 {
+		st.DataHashes = nil
+		return nil, nil
+	}
+	var notes, changed []string
+	hashes := map[string]string{}
+	for _, uri := range spec.Triggers.OnNewData {
+		old, seen := st.DataHashes[uri]
+		path, err := pipeline.FilePath(uri)
+		if err == nil {
+			var sum string
+			if sum, err = h.hash(path); err == nil {
+				hashes[uri] = sum
+				if seen && old != sum {
+					changed = append(changed, uri+"@"+old+">"+sum)
+				}
+				continue
+			}
+		}
+		// A file that is missing now (being replaced, say) keeps its last
+		// hash: its return with other content is a change.
+		if seen {
+			hashes[uri] = old
+		}
+		notes = append(notes, fmt.Sprintf("cannot read %s: %v", uri, errorText(err)))
+	}
+	if len(changed) > 0 {
+		sort.Strings(changed)
+		key := fmt.Sprintf("trigger/%s/new_data/%s", obj.Meta.UID, strings.Join(changed, ","))
+		if err := h.startRun(ctx, obj, spec, st, api.TriggerNewData, key); err != nil {
+			return nil, err
+		}
+	}
+	st.DataHashes = hashes
+	if len(hashes) == 0 {
+		st.DataHashes = nil
+	}
+	return notes, nil
+}
+
+func errorText(err error) string {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// hash returns the SHA-256 of a file, reading it only when its metadata
+// changed since the last call.
+func (h *PipelineHandler) hash(path string) (string, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	c := cachedHash{size: info.Size(), mtime: info.ModTime()}
+	if sys, ok := info.Sys().(*syscall.Stat_t); ok {
+		c.ino = sys.Ino
+		c.ctime = time.Unix(sys.Ctim.Sec, sys.Ctim.Nsec)
+	}
+	h.mu.Lock()
+	prev, ok := h.hashes[path]
+	h.mu.Unlock()
+	if ok && prev.size == c.size && prev.mtime.Equal(c.mtime) && prev.ctime.Equal(c.ctime) && prev.ino == c.ino {
+		return prev.sum, nil
+	}
+	if c.sum, err = pipeline.HashFile(path); err != nil {
+		return "", err
+	}
+	h.mu.Lock()
+	if h.hashes == nil {
+		h.hashes = map[string]cachedHash{}
+	}
+	h.hashes[path] = c
+	h.mu.Unlock()
+	return c.sum, nil
+}
+
+// teardown cancels the pipeline's active runs and removes the pipeline
+// once none is left running.
+func (h *PipelineHandler) teardown(ctx context.Context, obj *store.Object, st api.TrainingPipelineStatus, now time.Time) error {
+	runs, err := listEnv(ctx, h.Store, api.KindPipelineRun, obj.Meta.Environment)
+	if err != nil {
+		return err
+	}
+	active := 0
+	for _, run := range runs {
+		var rs api.PipelineRunSpec
+		var rst api.PipelineRunStatus
+		if err := json.Unmarshal(run.Spec, &rs); err != nil {
+			return fmt.Errorf("decoding spec of %s: %w", run.Ref(), err)
+		}
+		if err := json.Unmarshal(run.Status, &rst); err != nil {
+			return fmt.Errorf("decoding status of %s: %w", run.Ref(), err)
+		}
+		if rs.PipelineUID != obj.Meta.UID || api.RunFinished(rst.Phase) {
+			continue
+		}
+		active++
+		if rs.Cancel || run.Meta.DeletionRequestedAt != nil {
+			continue
+		}
+		rs.Cancel = true
+		b, err := json.Marshal(rs)
+		if err != nil {
+			return err
+		}
+		if _, err := h.Store.UpdateSpec(ctx, run.Ref(), b, store.WriteOptions{Actor: "reconciler", IfMatch: run.Meta.ETag}); err != nil && !hasCode(err, api.ECONFLICT) {
+			return err
+		}
+	}
+	if active == 0 {
+		return h.Store.Finalize(ctx, obj.Ref(), obj.Meta.UID, "reconciler")
+	}
+	st.Phase, st.Reason = api.PhaseDeleting, "CancellingRuns"
+	st.Message = fmt.Sprintf("waiting for %d active run(s) to stop", active)
+	st.Conditions = setCondition(st.Conditions, api.Condition{Type: api.ConditionReady, Status: api.ConditionFalse, Reason: "Deleting", Message: st.Message}, now)
+	return h.write(ctx, obj, st)
+}
+
+func (h *PipelineHandler) write(ctx context.Context, obj *store.Object, st api.TrainingPipelineStatus) error {
+	return writeStatus(ctx, h.Store, obj, st)
+}
+
+// writeStatus stores st unless it equals the stored status, so a pass that
+// changes nothing writes nothing.
+func writeStatus(ctx context.Context, s store.Store, obj *store.Object, st any) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	if string(b) == string(obj.Status) {
+		return nil
+	}
+	_, err = s.UpdateStatus(ctx, obj.Ref(), obj.Meta.UID, b)
+	return err
+}
+
+// hasCode reports whether err is an *api.Error with code.
+func hasCode(err error, code string) bool {
+	var apiErr *api.Error
+	return errors.As(err, &apiErr) && apiErr.Code == code
+}
