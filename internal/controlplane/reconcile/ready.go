@@ -11,8 +11,9 @@ import (
 )
 
 // readyHandler reconciles kinds whose spec is fully realised by storing it:
-// environments, feature stores and feature groups. It records that the
-// current generation was observed and is ready.
+// environments, feature stores, feature groups and the model registry
+// (models, versions, aliases). It records that the current generation was
+// observed and is ready.
 type readyHandler struct {
 	store store.Store
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/store"
@@ -30,6 +31,17 @@ type kindHandler interface {
 	graceful() bool
 	// decorate adds derived, read-time status to an object about to be sent.
 	decorate(ctx context.Context, s store.Store, obj *store.Object) error
+	// admit checks, before a create and outside any transaction, what only
+	// a create needs, e.g. that a local artifact matches its digest.
+	admit(ctx context.Context, spec json.RawMessage) error
+	// ownsSpecFields reports whether the spec has fields only the server
+	// writes, so an update must read, merge and write atomically.
+	ownsSpecFields() bool
+	// merge fills the server-owned spec fields of a client's validated spec
+	// from the stored spec (nil on create), the caller and the time.
+	merge(before, after json.RawMessage, actor string, now time.Time) (json.RawMessage, error)
+	// checkDelete runs inside a delete's transaction and may refuse it.
+	checkDelete(ctx context.Context, v store.View, obj *store.Object) error
 }
 
 // kind is one resource kind's rules. Rules live here, in the control plane,
@@ -51,6 +63,17 @@ type kind[S any] struct {
 	teardown bool
 	// readHook derives read-time status.
 	readHook func(ctx context.Context, s store.Store, obj *store.Object) error
+	// admitCreate checks a new spec before the create's transaction, for
+	// checks too slow to hold the write lock (reading an artifact).
+	admitCreate func(ctx context.Context, spec *S) error
+	// mergeOwned fills server-owned fields of after (the client's validated
+	// spec, whose copies of those fields were cleared by validate) from
+	// before (the stored spec, nil on create), recording actor and now. It
+	// may refuse the change, e.g. an illegal approval transition.
+	mergeOwned func(before, after *S, actor string, now time.Time) error
+	// deleteCheck runs inside a delete's transaction, e.g. to refuse
+	// deleting an object that another one points at.
+	deleteCheck func(ctx context.Context, v store.View, obj *store.Object) error
 }
 
 func (k *kind[S]) segment() string { return k.name }
@@ -129,6 +152,46 @@ func (k *kind[S]) decorate(ctx context.Context, s store.Store, obj *store.Object
 		return nil
 	}
 	return k.readHook(ctx, s, obj)
+}
+
+func (k *kind[S]) admit(ctx context.Context, raw json.RawMessage) error {
+	if k.admitCreate == nil {
+		return nil
+	}
+	spec, err := k.decode(raw)
+	if err != nil {
+		return err
+	}
+	return k.admitCreate(ctx, spec)
+}
+
+func (k *kind[S]) ownsSpecFields() bool { return k.mergeOwned != nil }
+
+func (k *kind[S]) merge(before, after json.RawMessage, actor string, now time.Time) (json.RawMessage, error) {
+	if k.mergeOwned == nil {
+		return after, nil
+	}
+	newSpec, err := k.decode(after)
+	if err != nil {
+		return nil, err
+	}
+	var oldSpec *S
+	if before != nil {
+		if oldSpec, err = k.decode(before); err != nil {
+			return nil, fmt.Errorf("decoding stored spec: %w", err)
+		}
+	}
+	if err := k.mergeOwned(oldSpec, newSpec, actor, now); err != nil {
+		return nil, err
+	}
+	return json.Marshal(newSpec)
+}
+
+func (k *kind[S]) checkDelete(ctx context.Context, v store.View, obj *store.Object) error {
+	if k.deleteCheck == nil {
+		return nil
+	}
+	return k.deleteCheck(ctx, v, obj)
 }
 
 var nameRE = regexp.MustCompile(api.NamePattern)

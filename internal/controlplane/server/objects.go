@@ -5,9 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/store"
@@ -155,13 +157,23 @@ func (s *Server) handleCreate(k kindHandler) http.HandlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
-		parent, status, err := k.prepare(spec)
+		// The fingerprint covers what the client sent, not the server-owned
+		// fields merged in below, which hold the time: a retry must match.
+		canonical, _ := json.Marshal(createBody{Name: body.Name, Spec: spec})
+		opts, err := s.writeOptions(r, canonical)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		canonical, _ := json.Marshal(createBody{Name: body.Name, Spec: spec})
-		opts, err := s.writeOptions(r, canonical)
+		if err := k.admit(r.Context(), spec); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if spec, err = k.merge(nil, spec, opts.Actor, clock()); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		parent, status, err := k.prepare(spec)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -258,10 +270,15 @@ func (s *Server) handleUpdate(k kindHandler) http.HandlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
-		opts.Check = func(ctx context.Context, v store.View, before, after *store.Object) error {
-			return k.check(ctx, v, ref, before, spec)
+		var res *store.Result
+		if k.ownsSpecFields() {
+			res, err = s.mergeAndUpdate(r.Context(), k, ref, spec, opts)
+		} else {
+			opts.Check = func(ctx context.Context, v store.View, before, after *store.Object) error {
+				return k.check(ctx, v, ref, before, spec)
+			}
+			res, err = s.store.UpdateSpec(r.Context(), ref, spec, opts)
 		}
-		res, err := s.store.UpdateSpec(r.Context(), ref, spec, opts)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -283,6 +300,9 @@ func (s *Server) handleDelete(k kindHandler) http.HandlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
+		opts.Check = func(ctx context.Context, v store.View, before, _ *store.Object) error {
+			return k.checkDelete(ctx, v, before)
+		}
 		res, err := s.store.Delete(r.Context(), ref, k.graceful(), opts)
 		if err != nil {
 			s.writeError(w, r, err)
@@ -297,5 +317,51 @@ func (s *Server) handleDelete(k kindHandler) http.HandlerFunc {
 		}
 		s.notify(k.segment())
 		s.sendObject(w, r, k, res.Object, http.StatusAccepted, res.Replayed)
+	}
+}
+
+// clock is the time the server records in server-owned spec fields, such as
+// when an approval was decided.
+var clock = func() time.Time { return time.Now().UTC() }
+
+// mergeAttempts bounds how often an update of a kind with server-owned spec
+// fields is merged again after a concurrent writer got in between.
+const mergeAttempts = 5
+
+// errStaleMerge aborts a write whose merge was based on an object that
+// changed before the write's transaction began.
+var errStaleMerge = errors.New("stale merge")
+
+// mergeAndUpdate updates an object of a kind whose spec holds server-owned
+// fields (approval history, alias moves): it reads the stored object, merges
+// the client's spec into it and writes the result only if the object is
+// still the one that was read, so no concurrent decision is lost. A
+// concurrent writer makes it merge again, a few times. An If-Match from the
+// client and a retried Idempotency-Key are honoured by the store as usual:
+// both are checked before the merge's own precondition.
+func (s *Server) mergeAndUpdate(ctx context.Context, k kindHandler, ref api.Ref, spec json.RawMessage, opts store.WriteOptions) (*store.Result, error) {
+	for attempt := 1; ; attempt++ {
+		cur, err := s.store.Get(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		merged, err := k.merge(cur.Spec, spec, opts.Actor, clock())
+		if err != nil {
+			return nil, err
+		}
+		opts.Check = func(ctx context.Context, v store.View, before, after *store.Object) error {
+			if before.Meta.ETag != cur.Meta.ETag {
+				return errStaleMerge
+			}
+			return k.check(ctx, v, ref, before, merged)
+		}
+		res, err := s.store.UpdateSpec(ctx, ref, merged, opts)
+		if !errors.Is(err, errStaleMerge) {
+			return res, err
+		}
+		if attempt == mergeAttempts {
+			return nil, api.Errorf(api.ECONFLICT, "",
+				"%s was changed by other writers %d times while this update was applied; retry", ref, mergeAttempts)
+		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/runtime"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/store"
 )
 
@@ -36,6 +37,9 @@ type Config struct {
 	Notify func(kind string)
 	// Version is reported by /healthz.
 	Version string
+	// RunsDir is where pipeline runs keep their files (runtime.RunLayout);
+	// the logs route reads step logs from it.
+	RunsDir string
 }
 
 // Server is the HTTP API of mlopsd.
@@ -49,6 +53,7 @@ type Server struct {
 	version string
 	kinds   map[string]kindHandler
 	mux     *http.ServeMux
+	runs    runtime.RunLayout
 }
 
 // New builds a Server and registers its routes.
@@ -61,6 +66,7 @@ func New(cfg Config) *Server {
 		notifyF: cfg.Notify,
 		version: cfg.Version,
 		mux:     http.NewServeMux(),
+		runs:    runtime.RunLayout{Root: cfg.RunsDir},
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -70,10 +76,15 @@ func New(cfg Config) *Server {
 	}
 	s.metrics = newServerMetrics(s.reg)
 	s.kinds = map[string]kindHandler{
-		api.KindEnvironment:  environmentKind(),
-		api.KindComputePool:  computePoolKind(),
-		api.KindFeatureStore: featureStoreKind(),
-		api.KindFeatureGroup: featureGroupKind(),
+		api.KindEnvironment:      environmentKind(),
+		api.KindComputePool:      computePoolKind(),
+		api.KindFeatureStore:     featureStoreKind(),
+		api.KindFeatureGroup:     featureGroupKind(),
+		api.KindModel:            modelKind(),
+		api.KindModelVersion:     modelVersionKind(),
+		api.KindModelAlias:       modelAliasKind(),
+		api.KindTrainingPipeline: trainingPipelineKind(),
+		api.KindPipelineRun:      pipelineRunKind(),
 	}
 	s.routes()
 	return s
@@ -99,6 +110,9 @@ func (s *Server) routes() {
 		"openapi":   s.handleOpenAPI,
 		"listAudit": s.authed(s.handleListAudit),
 	}
+	for id, h := range s.pipelineRunHandlers() {
+		handlers[id] = h
+	}
 	for _, rt := range api.Routes {
 		h, ok := handlers[rt.OperationID]
 		if rt.Kind != "" {
@@ -114,6 +128,7 @@ func (s *Server) routes() {
 		pattern := rt.Method + " " + rt.Path
 		s.mux.Handle(pattern, s.instrument(pattern, h))
 	}
+	s.registerPipelineRunRefusals()
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, api.Errorf(api.ENOTFOUND, "", "no route for %s %s; see /openapi.json", r.Method, r.URL.Path))
