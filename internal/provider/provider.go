@@ -168,6 +168,10 @@ func (p *mlopsProvider) Resources(_ context.Context) []func() resource.Resource 
 		NewComputePoolResource,
 		NewFeatureStoreResource,
 		NewFeatureGroupResource,
+		NewModelResource,
+		NewModelVersionResource,
+		NewModelAliasResource,
+		NewTrainingPipelineResource,
 	}
 }
 
@@ -176,5 +180,9 @@ func (p *mlopsProvider) DataSources(_ context.Context) []func() datasource.DataS
 		NewEnvironmentDataSource,
 		NewComputePoolDataSource,
 		NewFeatureGroupDataSource,
+		NewModelDataSource,
+		NewModelVersionDataSource,
+		NewTrainingPipelineDataSource,
+		NewPipelineRunDataSource,
 	}
 }
