@@ -73,7 +73,10 @@ func buildProviderMirror(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "plugins", providerAddr, providerVersion, runtime.GOOS+"_"+runtime.GOARCH, "terraform-provider-mlops_v"+providerVersion)
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatal("go is not on PATH")
+	}
 	build := exec.Command(goBin, "build", "-o", bin, "-ldflags", "-X main.version="+providerVersion, "..")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building the provider: %v\n%s", err, out)

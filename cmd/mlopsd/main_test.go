@@ -190,7 +190,7 @@ func startRun(t *testing.T, args ...string) *process {
 		cancel()
 		t.Fatalf("run(%q) did not start serving\n%s", args, p.stderr)
 	}
-	t.Cleanup(func() { p.stop(t) })
+	t.Cleanup(func() { _ = p.stop(t) })
 	return p
 }
 

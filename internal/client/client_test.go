@@ -103,7 +103,7 @@ func TestCreateEnvironment(t *testing.T) {
 			if req.Name != "dev" || req.Spec.Description != "d" {
 				t.Errorf("body = %+v", req)
 			}
-			writeJSON(t, w, http.StatusCreated, testEnvironment(req.Name, "e1"))
+			writeJSON(t, w, http.StatusCreated, testEnvironment(req.Name))
 		})
 		env, err := c.CreateEnvironment(context.Background(), "dev", api.EnvironmentSpec{Description: "d"})
 		if err != nil {
@@ -127,7 +127,7 @@ func TestCreateEnvironment(t *testing.T) {
 				return
 			}
 			w.Header().Set(api.HeaderIdempotentReplay, "true")
-			writeJSON(t, w, http.StatusCreated, testEnvironment("dev", "e1"))
+			writeJSON(t, w, http.StatusCreated, testEnvironment("dev"))
 		})
 		if _, err := c.CreateEnvironment(context.Background(), "dev", api.EnvironmentSpec{}); err != nil {
 			t.Fatal(err)
@@ -147,7 +147,7 @@ func TestCreateEnvironment(t *testing.T) {
 			mu.Lock()
 			seen[r.Header.Get(api.HeaderIdempotencyKey)] = true
 			mu.Unlock()
-			writeJSON(t, w, http.StatusCreated, testEnvironment("dev", "e1"))
+			writeJSON(t, w, http.StatusCreated, testEnvironment("dev"))
 		})
 		for range 3 {
 			if _, err := c.CreateEnvironment(context.Background(), "dev", api.EnvironmentSpec{}); err != nil {
@@ -174,7 +174,7 @@ func TestRetry_ConnectionClosed(t *testing.T) {
 					hangUp(t, w)
 					return
 				}
-				writeJSON(t, w, http.StatusOK, testEnvironment("dev", "e1"))
+				writeJSON(t, w, http.StatusOK, testEnvironment("dev"))
 			})
 			var err error
 			if method == http.MethodGet {
@@ -218,7 +218,7 @@ func TestRetry_ConnectionRefusedThenServing(t *testing.T) {
 	ln.Close()
 
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(t, w, http.StatusOK, testEnvironment("dev", "e1"))
+		writeJSON(t, w, http.StatusOK, testEnvironment("dev"))
 	}))
 	t.Cleanup(srv.Close)
 
@@ -286,7 +286,7 @@ func TestRetry_PerAttemptTimeout(t *testing.T) {
 			<-r.Context().Done() // hang until the client gives up on this attempt
 			return
 		}
-		writeJSON(t, w, http.StatusOK, testEnvironment("dev", "e1"))
+		writeJSON(t, w, http.StatusOK, testEnvironment("dev"))
 	})
 	c.requestTimeout = 100 * time.Millisecond
 	if _, err := c.GetEnvironment(context.Background(), "dev"); err != nil {
@@ -339,7 +339,7 @@ func TestRetry_RetryAfterHonoured(t *testing.T) {
 			writeError(t, w, http.StatusTooManyRequests, api.ETOOMANYREQUEST, "", "slow down")
 			return
 		}
-		writeJSON(t, w, http.StatusOK, testEnvironment("dev", "e1"))
+		writeJSON(t, w, http.StatusOK, testEnvironment("dev"))
 	})
 	if _, err := c.GetEnvironment(context.Background(), "dev"); err != nil {
 		t.Fatal(err)
@@ -482,7 +482,7 @@ func TestErrorDecoding(t *testing.T) {
 
 	t.Run("BodyNotJSON", func(t *testing.T) {
 		_, c := MustServe(t, func(w http.ResponseWriter, r *http.Request) {
-			w.Write([]byte("ok"))
+			_, _ = w.Write([]byte("ok"))
 		})
 		_, err := c.GetEnvironment(context.Background(), "dev")
 		if err == nil || !strings.Contains(err.Error(), "not the expected JSON") {
@@ -576,7 +576,7 @@ func TestAuthorization(t *testing.T) {
 				if ua := r.Header.Get("User-Agent"); ua != "tf/1.0" {
 					t.Errorf("User-Agent = %q", ua)
 				}
-				w.Write([]byte("ok"))
+				_, _ = w.Write([]byte("ok"))
 			}))
 			t.Cleanup(srv.Close)
 			c := MustNewClient(t, Config{Endpoint: srv.URL, Token: token, UserAgent: "tf/1.0"})
@@ -595,7 +595,7 @@ func TestLogging_NeverLogsToken(t *testing.T) {
 		case 1:
 			writeError(t, w, http.StatusServiceUnavailable, api.EUNAVAILABLE, "", "busy")
 		case 2:
-			writeJSON(t, w, http.StatusCreated, testEnvironment("dev", "e1"))
+			writeJSON(t, w, http.StatusCreated, testEnvironment("dev"))
 		default:
 			// A server that echoes the header it got must not leak it either.
 			writeError(t, w, http.StatusBadRequest, api.EINVALID, "", "bad header "+r.Header.Get("Authorization"))
@@ -644,7 +644,7 @@ func TestLogging_NeverLogsToken(t *testing.T) {
 
 func TestTLS(t *testing.T) {
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte("ok"))
+		_, _ = w.Write([]byte("ok"))
 	}))
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the untrusted case makes the server log a handshake error
 	srv.StartTLS()
@@ -705,7 +705,11 @@ func TestTLS(t *testing.T) {
 	})
 	t.Run("MinVersion", func(t *testing.T) {
 		c := MustNewClient(t, Config{Endpoint: srv.URL})
-		if v := c.httpClient.Transport.(*http.Transport).TLSClientConfig.MinVersion; v != tls.VersionTLS12 {
+		tr, ok := c.httpClient.Transport.(*http.Transport)
+		if !ok {
+			t.Fatalf("transport is %T, want *http.Transport", c.httpClient.Transport)
+		}
+		if v := tr.TLSClientConfig.MinVersion; v != tls.VersionTLS12 {
 			t.Errorf("MinVersion = %x", v)
 		}
 	})

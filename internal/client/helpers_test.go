@@ -57,9 +57,9 @@ func hangUp(tb testing.TB, w http.ResponseWriter) {
 	conn.Close()
 }
 
-func testEnvironment(name, etag string) *api.Environment {
+func testEnvironment(name string) *api.Environment {
 	return &api.Environment{
-		Metadata: api.Metadata{Name: name, UID: "uid-" + name, Generation: 1, ETag: etag},
+		Metadata: api.Metadata{Name: name, UID: "uid-" + name, Generation: 1, ETag: "e1"},
 		Spec:     api.EnvironmentSpec{Description: "test"},
 		Status:   api.EnvironmentStatus{Status: api.Status{Phase: api.PhaseReady, ObservedGeneration: 1}},
 	}

@@ -55,25 +55,25 @@ func testAccFeatures(features ...string) string {
 }
 
 // testAccFeatureGroupConfig builds a feature group in the base config.
-func testAccFeatureGroupConfig(a *testAcc, name, description string, ttl int, features ...string) string {
+func testAccFeatureGroupConfig(a *testAcc, description string, ttl int, features ...string) string {
 	return testAccFeatureGroupBase(a) + fmt.Sprintf(`
 resource "mlops_feature_group" "test" {
   environment   = mlops_environment.dev.name
-  name          = %[1]q
+  name          = "customer-stats"
   feature_store = mlops_feature_store.main.name
-  description   = %[2]q
+  description   = %[1]q
   labels = {
     team = "growth"
   }
   entities = [
     { name = "customer_id", value_type = "string" },
   ]
-  features    = %[4]s
+  features    = %[3]s
   online      = true
-  ttl_seconds = %[3]d
+  ttl_seconds = %[2]d
   source_uri  = "file:///data/events.parquet"
 }
-`, name, description, ttl, testAccFeatures(features...))
+`, description, ttl, testAccFeatures(features...))
 }
 
 // testAccFeatureGroupAttrs builds a feature group from raw attributes, for
@@ -110,7 +110,7 @@ func TestAccFeatureGroup_basic(t *testing.T) {
 		CheckDestroy:             testAccCheckFeatureGroupDestroyed(a),
 		Steps: []resource.TestStep{
 			{ // create; the framework then checks that a plan is empty
-				Config: testAccFeatureGroupConfig(a, "customer-stats", "first", 86400, "clicks_7d:int64", "avg_basket:float64:mean basket value"),
+				Config: testAccFeatureGroupConfig(a, "first", 86400, "clicks_7d:int64", "avg_basket:float64:mean basket value"),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(featureGroupAddr, tfjsonpath.New("id"), knownvalue.StringExact("dev/customer-stats")),
 					statecheck.ExpectKnownValue(featureGroupAddr, tfjsonpath.New("feature_store"), knownvalue.StringExact("main")),
@@ -146,7 +146,7 @@ func TestAccFeatureGroup_basic(t *testing.T) {
 				ImportStateVerify: true,
 			},
 			{ // adding a feature is an in-place update that keeps the uid
-				Config:           testAccFeatureGroupConfig(a, "customer-stats", "second", 3600, "clicks_7d:int64", "avg_basket:float64:mean basket value", "last_seen:timestamp"),
+				Config:           testAccFeatureGroupConfig(a, "second", 3600, "clicks_7d:int64", "avg_basket:float64:mean basket value", "last_seen:timestamp"),
 				ConfigPlanChecks: update,
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(featureGroupAddr, tfjsonpath.New("description"), knownvalue.StringExact("second")),
@@ -157,7 +157,7 @@ func TestAccFeatureGroup_basic(t *testing.T) {
 				},
 			},
 			{ // reordering features and editing a description stay in place too
-				Config:           testAccFeatureGroupConfig(a, "customer-stats", "second", 3600, "last_seen:timestamp", "clicks_7d:int64:clicks in the last 7 days", "avg_basket:float64:mean basket value"),
+				Config:           testAccFeatureGroupConfig(a, "second", 3600, "last_seen:timestamp", "clicks_7d:int64:clicks in the last 7 days", "avg_basket:float64:mean basket value"),
 				ConfigPlanChecks: update,
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(featureGroupAddr, tfjsonpath.New("features").AtSliceIndex(0).AtMapKey("name"), knownvalue.StringExact("last_seen")),
@@ -167,7 +167,7 @@ func TestAccFeatureGroup_basic(t *testing.T) {
 				},
 			},
 			{ // removing a feature replaces the group
-				Config:           testAccFeatureGroupConfig(a, "customer-stats", "second", 3600, "clicks_7d:int64:clicks in the last 7 days", "avg_basket:float64:mean basket value"),
+				Config:           testAccFeatureGroupConfig(a, "second", 3600, "clicks_7d:int64:clicks in the last 7 days", "avg_basket:float64:mean basket value"),
 				ConfigPlanChecks: replace,
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(featureGroupAddr, tfjsonpath.New("features"), knownvalue.ListSizeExact(2)),
@@ -175,7 +175,7 @@ func TestAccFeatureGroup_basic(t *testing.T) {
 				},
 			},
 			{ // changing a feature's value_type replaces the group
-				Config:           testAccFeatureGroupConfig(a, "customer-stats", "second", 3600, "clicks_7d:float64:clicks in the last 7 days", "avg_basket:float64:mean basket value"),
+				Config:           testAccFeatureGroupConfig(a, "second", 3600, "clicks_7d:float64:clicks in the last 7 days", "avg_basket:float64:mean basket value"),
 				ConfigPlanChecks: replace,
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(featureGroupAddr, tfjsonpath.New("features").AtSliceIndex(0).AtMapKey("value_type"), knownvalue.StringExact("float64")),
@@ -194,7 +194,7 @@ func TestAccFeatureGroup_basic(t *testing.T) {
 						t.Fatal(err)
 					}
 				},
-				Config: testAccFeatureGroupConfig(a, "customer-stats", "second", 3600, "clicks_7d:float64:clicks in the last 7 days", "avg_basket:float64:mean basket value"),
+				Config: testAccFeatureGroupConfig(a, "second", 3600, "clicks_7d:float64:clicks in the last 7 days", "avg_basket:float64:mean basket value"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction(featureGroupAddr, plancheck.ResourceActionUpdate),
@@ -208,7 +208,7 @@ func TestAccFeatureGroup_basic(t *testing.T) {
 						t.Fatal(err)
 					}
 				},
-				Config: testAccFeatureGroupConfig(a, "customer-stats", "second", 3600, "clicks_7d:float64:clicks in the last 7 days", "avg_basket:float64:mean basket value"),
+				Config: testAccFeatureGroupConfig(a, "second", 3600, "clicks_7d:float64:clicks in the last 7 days", "avg_basket:float64:mean basket value"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(featureGroupAddr, plancheck.ResourceActionCreate)},
 				},
@@ -340,7 +340,7 @@ func TestAccFeatureGroup_badInput(t *testing.T) {
 
 func TestAccFeatureGroupDataSource_basic(t *testing.T) {
 	a := startAcc(t)
-	config := testAccFeatureGroupConfig(a, "customer-stats", "first", 86400, "clicks_7d:int64", "avg_basket:float64:mean basket value") + `
+	config := testAccFeatureGroupConfig(a, "first", 86400, "clicks_7d:int64", "avg_basket:float64:mean basket value") + `
 data "mlops_feature_group" "test" {
   environment = mlops_feature_group.test.environment
   name        = mlops_feature_group.test.name

@@ -507,8 +507,8 @@ func TestPoolHandler_NeverClaimsUnobservedGeneration(t *testing.T) {
 		f.pass()
 		// Level-based: each pass acts on the latest spec only, so edits
 		// in between are never replayed.
-		for _, min := range []int64{5, 0, 3, 1, 1, 6, 2} {
-			f.updateSpec(ref, api.ComputePoolSpec{MinNodes: min, MaxNodes: 8})
+		for _, minNodes := range []int64{5, 0, 3, 1, 1, 6, 2} {
+			f.updateSpec(ref, api.ComputePoolSpec{MinNodes: minNodes, MaxNodes: 8})
 			f.pass()
 		}
 		f.passUntilSettled(ref, 10)

@@ -32,12 +32,12 @@ func TestReadyHandler_Environment(t *testing.T) {
 	ref := f.create(api.KindEnvironment, "", "prod", "", api.EnvironmentSpec{Description: "v1"},
 		map[string]any{"phase": api.PhasePending, "reason": "Created", "message": "waiting", "gpus_allocated": 7, "note": "kept"})
 
-	gen, st, fields := f.readStatus(ref)
+	gen, st, _ := f.readStatus(ref)
 	if st.Settled(gen) {
 		t.Fatalf("pending environment settled: %+v", st)
 	}
 	f.pass()
-	gen, st, fields = f.readStatus(ref)
+	gen, st, fields := f.readStatus(ref)
 	if st.Phase != api.PhaseReady || st.ObservedGeneration != gen || st.Reason != "" || st.Message != "" {
 		t.Fatalf("status = %+v, want ready at generation %d without reason or message", st, gen)
 	}

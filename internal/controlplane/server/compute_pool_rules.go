@@ -84,8 +84,8 @@ func computePoolKind() *kind[api.ComputePoolSpec] {
 	}
 }
 
-func immutableErr(field string, old, new any) error {
-	return api.Errorf(api.EINVALID, field, "cannot change from %v to %v in place; replace the object instead (Terraform plans this as a replacement)", old, new)
+func immutableErr(field string, before, after any) error {
+	return api.Errorf(api.EINVALID, field, "cannot change from %v to %v in place; replace the object instead (Terraform plans this as a replacement)", before, after)
 }
 
 // computePoolPolicyCheck enforces the environment's accelerator allow-list

@@ -83,9 +83,9 @@ func featureGroupKind() *kind[api.FeatureGroupSpec] {
 // featureSchemaChange reports why a feature list cannot replace another in
 // place: rows already written hold every old feature with its old type, so
 // only additions (and description edits or reordering) are safe.
-func featureSchemaChange(old, new []api.Feature) error {
+func featureSchemaChange(old, updated []api.Feature) error {
 	byName := map[string]api.Feature{}
-	for _, f := range new {
+	for _, f := range updated {
 		byName[f.Name] = f
 	}
 	for _, f := range old {
@@ -94,7 +94,7 @@ func featureSchemaChange(old, new []api.Feature) error {
 			return api.Errorf(api.EINVALID, "spec.features", "feature %q was removed; removing a feature cannot be done in place because stored rows hold it; replace the feature group instead", f.Name)
 		}
 		if nf.ValueType != f.ValueType {
-			for i, x := range new {
+			for i, x := range updated {
 				if x.Name == f.Name {
 					return api.Errorf(api.EINVALID, fmt.Sprintf("spec.features[%d].value_type", i), "feature %q cannot change type from %s to %s in place because stored rows hold the old type; replace the feature group, or add a new feature", f.Name, f.ValueType, nf.ValueType)
 				}
