@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Quickstart: build the provider and mlopsd, start mlopsd on its embedded
 # SQLite default, point Terraform at the freshly built provider through a
-# filesystem mirror (no registry download, nothing written to $HOME) and
-# apply examples/quickstart.
+# filesystem mirror (no registry download, nothing written to $HOME), apply
+# examples/quickstart and train its model once.
 #
-#   scripts/quickstart.sh up        build, start mlopsd, apply   (make quickstart)
+#   scripts/quickstart.sh up        build, start mlopsd, apply, run the training pipeline once (make quickstart)
 #   scripts/quickstart.sh plan      terraform plan of the quickstart
 #   scripts/quickstart.sh destroy   terraform destroy of the quickstart
 #   scripts/quickstart.sh down      stop mlopsd                  (make quickstart-down)
@@ -21,6 +21,10 @@ ENDPOINT="http://127.0.0.1:$PORT"
 PROVIDER_VERSION="0.1.0"
 PROVIDER_ADDR="registry.terraform.io/mlops-as-code/mlops"
 WORK="$QS/work"
+# The environment examples/quickstart declares.
+QS_ENV="dev"
+# How long `up` waits for the training run, in half seconds.
+RUN_WAIT_TICKS=120
 
 export CHECKPOINT_DISABLE=1
 export TF_CLI_CONFIG_FILE="$QS/terraformrc"
@@ -104,9 +108,46 @@ tf() {
 prepare_work() {
 	mkdir -p "$WORK"
 	cp "$ROOT"/examples/quickstart/*.tf "$WORK/"
+	# The pipeline's steps and its training data, referenced by absolute
+	# path from the working copy.
+	rm -rf "$WORK/train"
+	cp -R "$ROOT/examples/quickstart/train" "$WORK/train"
 	# The provider is rebuilt each time, so its checksum changes: re-lock.
 	rm -f "$WORK/.terraform.lock.hcl"
 	tf init -input=false -no-color >/dev/null
+}
+
+mlopsd_cli() {
+	"$ROOT/bin/mlopsd" "$@" -env "$QS_ENV" -endpoint "$ENDPOINT"
+}
+
+# train starts one run of the quickstart's training pipeline, waits for it
+# (at most a minute) and shows it with the model version it registered and
+# that version's lineage. Runs and registered versions are not in Terraform
+# state, so the plan stays empty; destroy deletes them.
+train() {
+	local pipeline run phase=""
+	pipeline="$(tf output -raw training_pipeline)"
+	echo "==> starting a training run of $pipeline (mlopsd runs start -env $QS_ENV $pipeline)"
+	run="$(mlopsd_cli runs start "$pipeline")"
+	echo "    run $run started; waiting for it to finish"
+	for _ in $(seq 1 "$RUN_WAIT_TICKS"); do
+		phase="$(mlopsd_cli runs get "$run" | awk '$1 == "phase:" { print $2 }')" || phase=""
+		case "$phase" in
+		succeeded | failed | cancelled) break ;;
+		esac
+		sleep 0.5
+	done
+	echo "==> run $run, the model version it registered and its lineage (mlopsd runs get -env $QS_ENV $run)"
+	mlopsd_cli runs get "$run"
+	case "$phase" in
+	succeeded) ;;
+	failed | cancelled)
+		mlopsd_cli runs logs "$run" >&2 || true
+		die "training run $run ended $phase"
+		;;
+	*) die "training run $run did not finish within $((RUN_WAIT_TICKS / 2))s (phase ${phase:-unknown}); see mlopsd runs logs -env $QS_ENV $run" ;;
+	esac
 }
 
 case "${1:-up}" in
@@ -117,11 +158,14 @@ up)
 	prepare_work
 	echo "==> terraform apply (examples/quickstart, working copy in $WORK)"
 	tf apply -input=false -auto-approve -var "endpoint=$ENDPOINT"
+	train
 	cat <<MSG
 
 Done. mlopsd is running at $ENDPOINT (pid $(cat "$QS/mlopsd.pid")).
   scripts/quickstart.sh plan      # shows no changes
-  scripts/quickstart.sh destroy   # removes everything the quickstart created
+  bin/mlopsd runs list -env $QS_ENV -endpoint $ENDPOINT
+                                  # the training runs; edit $WORK/train/houses.csv to start another
+  scripts/quickstart.sh destroy   # removes everything the quickstart created, runs and versions included
   scripts/quickstart.sh down      # stops mlopsd (make quickstart-down)
 MSG
 	;;

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/daemon"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/reconcile"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -76,14 +77,17 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	runsDir := fs.String("runs-dir", envOr("MLOPSD_RUNS_DIR", ""), "directory of pipeline runs: working directories, step logs, registered artifacts; default: runs next to the SQLite file (env MLOPSD_RUNS_DIR)")
 	level := fs.String("log-level", envOr("MLOPSD_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env MLOPSD_LOG_LEVEL)")
 	tokenFile := fs.String("token-file", envOr("MLOPSD_TOKEN_FILE", ""), "file with one accepted bearer token per line; authentication is off when neither this nor MLOPSD_TOKEN is set (env MLOPSD_TOKEN_FILE)")
+	authMode := fs.String("auth", envOr("MLOPSD_AUTH", "off"), "on: every request needs a bearer token from the token table (or -token-file / MLOPSD_TOKEN, which act as admin) and is authorized by role; off: the loopback development default (env MLOPSD_AUTH)")
+	bootstrapFile := fs.String("bootstrap-token-file", envOr("MLOPSD_BOOTSTRAP_TOKEN_FILE", ""), "with -auth on: file holding the admin token to store on first start; without it and MLOPSD_BOOTSTRAP_TOKEN one is generated and printed once to stderr (env MLOPSD_BOOTSTRAP_TOKEN_FILE)")
 	interval := fs.Duration("reconcile-interval", 500*time.Millisecond, "time between reconcile passes")
 	maxNodes := fs.Int64("local-max-nodes", 64, "most nodes one compute pool of the local driver may have")
 	shutdown := fs.Duration("shutdown-timeout", 15*time.Second, "how long SIGTERM waits for in-flight requests")
+	leaseTTL := fs.Duration("lease-ttl", reconcile.DefaultLeaseTTL, "how long a replica's claim on an object lasts; another replica takes over the objects of one that died after at most this long")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q; mlopsd takes only flags (see mlopsd -h), the word version, or a command: runs list, runs logs", fs.Arg(0))
+		return fmt.Errorf("unexpected argument %q; mlopsd takes only flags (see mlopsd -h), the word version, or a command: runs start, runs list, runs get, runs logs, audit verify, audit export", fs.Arg(0))
 	}
 	if err := m.LogLevel.UnmarshalText([]byte(*level)); err != nil {
 		return fmt.Errorf("-log-level %q: use debug, info, warn or error", *level)
@@ -97,6 +101,8 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 		return fmt.Errorf("-local-max-nodes %d: use a whole number of at least 1", *maxNodes)
 	case *shutdown <= 0:
 		return fmt.Errorf("-shutdown-timeout %v: use a positive duration, e.g. 15s", *shutdown)
+	case *leaseTTL <= *interval:
+		return fmt.Errorf("-lease-ttl %v: use a duration longer than -reconcile-interval (%v), e.g. 15s", *leaseTTL, *interval)
 	}
 	if *databaseURL != "" {
 		// Naming both would leave one silently unused.
@@ -122,15 +128,38 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 			}
 		}
 	}
+	var authOn bool
+	switch strings.ToLower(*authMode) {
+	case "on", "true", "1":
+		authOn = true
+	case "off", "false", "0":
+	default:
+		return fmt.Errorf("-auth %q: use on or off", *authMode)
+	}
+	bootstrap := os.Getenv("MLOPSD_BOOTSTRAP_TOKEN")
+	if *bootstrapFile != "" {
+		b, err := os.ReadFile(*bootstrapFile)
+		if err != nil {
+			return fmt.Errorf("-bootstrap-token-file: %w", err)
+		}
+		bootstrap = strings.TrimSpace(string(b))
+		if bootstrap == "" {
+			return fmt.Errorf("-bootstrap-token-file %s is empty; write the admin token into it", *bootstrapFile)
+		}
+	}
 	m.Config = daemon.Config{
 		Addr:                 *addr,
 		DataPath:             *data,
 		DatabaseURL:          *databaseURL,
 		RunsDir:              *runsDir,
 		Tokens:               tokens,
+		Auth:                 authOn,
+		BootstrapToken:       bootstrap,
+		BootstrapOut:         stderr,
 		ReconcileInterval:    *interval,
 		LocalMaxNodesPerPool: *maxNodes,
 		ShutdownTimeout:      *shutdown,
+		LeaseTTL:             *leaseTTL,
 		Version:              version,
 	}
 	return nil
@@ -158,6 +187,9 @@ func (m *Main) Run(ctx context.Context) error {
 	auth := "off (no MLOPSD_TOKEN or -token-file)"
 	if len(m.Config.Tokens) > 0 {
 		auth = fmt.Sprintf("%d bearer token(s)", len(m.Config.Tokens))
+	}
+	if m.Config.Auth {
+		auth = "on (token table and roles)"
 	}
 	log.InfoContext(ctx, "mlopsd serving", "version", version, "url", m.URL, "data", m.Config.DescribeDatabase(), "auth", auth)
 	d.RunReconcilers()
@@ -196,6 +228,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	}
 	if len(args) > 0 && args[0] == "runs" {
 		return runsCommand(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "audit" {
+		return auditCommand(ctx, args[1:], stdout, stderr)
 	}
 	var m Main
 	if err := m.ParseFlags(args, stderr); err != nil {

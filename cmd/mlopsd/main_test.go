@@ -24,7 +24,7 @@ import (
 // treats as unset.
 func clearEnv(t *testing.T) {
 	t.Helper()
-	for _, name := range []string{"MLOPSD_ADDR", "MLOPSD_DATA", "MLOPSD_DATABASE_URL", "MLOPSD_LOG_LEVEL", "MLOPSD_TOKEN", "MLOPSD_TOKEN_FILE"} {
+	for _, name := range []string{"MLOPSD_ADDR", "MLOPSD_DATA", "MLOPSD_DATABASE_URL", "MLOPSD_LOG_LEVEL", "MLOPSD_TOKEN", "MLOPSD_TOKEN_FILE", "MLOPSD_AUTH", "MLOPSD_BOOTSTRAP_TOKEN", "MLOPSD_BOOTSTRAP_TOKEN_FILE"} {
 		t.Setenv(name, "")
 	}
 }

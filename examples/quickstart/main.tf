@@ -1,6 +1,7 @@
-# The quickstart: one development environment with a GPU pool, a CPU pool
-# and a feature store holding one feature group. `make quickstart` builds the
-# provider, starts mlopsd and applies this configuration.
+# The quickstart: one development environment with a GPU pool, a CPU pool,
+# a feature store holding one feature group, and a model with the training
+# pipeline that trains it. `make quickstart` builds the provider, starts
+# mlopsd, applies this configuration and starts one training run.
 
 terraform {
   required_providers {
@@ -79,6 +80,59 @@ resource "mlops_feature_group" "customer" {
   source_uri  = "file:///var/lib/mlops/events/customer_activity.parquet"
 }
 
+# A model in the registry. Its versions are registered by the pipeline's
+# runs, outside Terraform, so they are in no Terraform state: force_destroy
+# lets `terraform destroy` delete them with the model.
+resource "mlops_model" "house_prices" {
+  environment   = mlops_environment.dev.name
+  name          = "house-prices"
+  description   = "Price of a house (k) from its size (m2): a straight line."
+  task_type     = "regression"
+  force_destroy = true
+}
+
+# Trains house-prices on the CPU pool: prepare checks the CSV and copies it
+# into the run's output directory, train fits a line and writes model.json
+# and metrics.json there, which mlopsd registers as a new model version with
+# lineage (the run, the data and its SHA-256, the pipeline generation). The
+# steps are small POSIX sh + awk scripts in train/, run by mlopsd's local
+# driver as child processes, so they need absolute paths.
+resource "mlops_training_pipeline" "house_prices" {
+  environment  = mlops_environment.dev.name
+  name         = "house-prices-train"
+  description  = "Fits house-prices to train/houses.csv."
+  compute_pool = mlops_compute_pool.cpu.name
+  model        = mlops_model.house_prices.name
+
+  parameters = [
+    { name = "min_rows", type = "int", default = "3" },
+  ]
+
+  steps = [
+    {
+      name            = "prepare"
+      command         = ["sh", "${abspath(path.module)}/train/prepare.sh", "${abspath(path.module)}/train/houses.csv"]
+      inputs          = ["file://${abspath(path.module)}/train/houses.csv"]
+      outputs         = ["train.csv"]
+      timeout_seconds = 60
+    },
+    {
+      name            = "train"
+      command         = ["sh", "${abspath(path.module)}/train/train.sh"]
+      depends_on      = ["prepare"]
+      outputs         = ["model.json", "metrics.json"]
+      timeout_seconds = 60
+    },
+  ]
+
+  # A new run starts by itself whenever train/houses.csv changes. The first
+  # content mlopsd sees is the baseline and starts nothing, so
+  # scripts/quickstart.sh starts the first run by hand (mlopsd runs start).
+  triggers = {
+    on_new_data = ["file://${abspath(path.module)}/train/houses.csv"]
+  }
+}
+
 output "environment_uid" {
   description = "The uid mlopsd assigned to the dev environment."
   value       = mlops_environment.dev.uid
@@ -87,4 +141,9 @@ output "environment_uid" {
 output "gpu_pool_phase" {
   description = "Phase of the GPU pool when it was last applied."
   value       = mlops_compute_pool.gpu.phase
+}
+
+output "training_pipeline" {
+  description = "Name of the training pipeline; start a run with: mlopsd runs start -env dev <name>."
+  value       = mlops_training_pipeline.house_prices.name
 }

@@ -24,6 +24,11 @@ type AuditRecord struct {
 	// and after the write; empty where there is no before or after.
 	BeforeDigest string `json:"before_digest,omitempty"`
 	AfterDigest  string `json:"after_digest,omitempty"`
+	// PrevHash is the Hash of the record before this one ("" for the first),
+	// and Hash is SHA-256 over this record's fields and PrevHash, so a record
+	// changed after the fact breaks the chain (mlopsd audit verify).
+	PrevHash string `json:"prev_hash,omitempty"`
+	Hash     string `json:"hash,omitempty"`
 }
 
 // Audit actions.
@@ -39,3 +44,30 @@ type AuditRecordList struct {
 	Items         []AuditRecord `json:"items"`
 	NextPageToken string        `json:"next_page_token,omitempty"`
 }
+
+// AuditQuery selects audit records. Empty fields select everything.
+type AuditQuery struct {
+	// Environment selects the records of objects in that environment and
+	// of the environment object itself.
+	Environment string
+	// Kind, Name and Actor must match exactly when set.
+	Kind, Name, Actor string
+	// Since (inclusive) and Until (exclusive) bound the record's time when
+	// not zero.
+	Since, Until time.Time
+	// AfterSeq skips records with Seq <= AfterSeq (pagination).
+	AfterSeq int64
+	// Limit is the page size, 1..MaxPageSize; 0 means DefaultPageSize.
+	Limit int
+}
+
+// Query parameters of GET /v1/audit.
+const (
+	AuditParamEnvironment = "environment"
+	AuditParamKind        = "kind"
+	AuditParamName        = "name"
+	AuditParamActor       = "actor"
+	AuditParamSince       = "since"
+	AuditParamUntil       = "until"
+	AuditParamAfterSeq    = "after_seq"
+)

@@ -12,10 +12,18 @@ const (
 	KindModelAlias       = "model-aliases"
 	KindTrainingPipeline = "training-pipelines"
 	KindPipelineRun      = "pipeline-runs"
+	KindServiceAccount   = "service-accounts"
+	KindRoleBinding      = "role-bindings"
 )
 
+// ClusterScoped reports whether objects of kind live in no environment and
+// are addressed /v1/{kind}/{name}: environments and service accounts.
+func ClusterScoped(kind string) bool {
+	return kind == KindEnvironment || kind == KindServiceAccount
+}
+
 // Kinds lists every kind the API serves, environments first.
-var Kinds = []string{KindEnvironment, KindComputePool, KindFeatureStore, KindFeatureGroup, KindModel, KindModelVersion, KindModelAlias, KindTrainingPipeline, KindPipelineRun}
+var Kinds = []string{KindEnvironment, KindComputePool, KindFeatureStore, KindFeatureGroup, KindModel, KindModelVersion, KindModelAlias, KindTrainingPipeline, KindPipelineRun, KindServiceAccount, KindRoleBinding}
 
 // Header names used by the API.
 const (

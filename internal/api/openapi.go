@@ -41,6 +41,9 @@ func OpenAPI(version string) map[string]any {
 				map[string]any{"name": "attempt", "in": "query", "schema": map[string]any{"type": "integer", "minimum": 1}},
 				map[string]any{"name": "tail", "in": "query", "schema": map[string]any{"type": "integer", "minimum": 0}})
 		}
+		for _, q := range rt.Query {
+			params = append(params, map[string]any{"name": q.Name, "in": "query", "description": q.Description, "schema": map[string]any{"type": q.Type}})
+		}
 		if rt.Method != "GET" && (rt.Kind != "" || rt.OperationID == OpIDStartPipelineRun || rt.OperationID == OpIDCancelPipelineRun) {
 			params = append(params, map[string]any{"name": HeaderIdempotencyKey, "in": "header", "schema": map[string]any{"type": "string", "maxLength": 200}})
 		}

@@ -30,7 +30,21 @@ type Route struct {
 	Response any
 	// Status is the success status.
 	Status int
+	// Query lists the route's own query parameters, beyond those every
+	// route of its operation takes (a list's limit and page_token).
+	Query []QueryParam
 }
+
+// QueryParam is one documented query parameter of a route.
+type QueryParam struct {
+	Name        string
+	Type        string // OpenAPI type: boolean, integer or string
+	Description string
+}
+
+// QueryForce is the query parameter of DELETE .../models/{name}: force=true
+// deletes the model's aliases and versions first.
+const QueryForce = "force"
 
 // kindTypes are the wire types of one kind, used to build its routes.
 type kindTypes struct {
@@ -50,6 +64,19 @@ var kindTypeTable = []kindTypes{
 	// Runs are started with POST .../training-pipelines/{name}/runs and change only
 	// through cancel, so they have no create or update route.
 	{KindPipelineRun, "PipelineRun", "PipelineRuns", nil, nil, PipelineRun{}, PipelineRunList{}},
+	{KindServiceAccount, "ServiceAccount", "ServiceAccounts", CreateServiceAccountRequest{}, UpdateServiceAccountRequest{}, ServiceAccount{}, ServiceAccountList{}},
+	{KindRoleBinding, "RoleBinding", "RoleBindings", CreateRoleBindingRequest{}, UpdateRoleBindingRequest{}, RoleBinding{}, RoleBindingList{}},
+}
+
+// auditQueryParams are the filters of GET /v1/audit.
+var auditQueryParams = []QueryParam{
+	{Name: AuditParamEnvironment, Type: "string", Description: "Only records of objects in this environment and of the environment itself."},
+	{Name: AuditParamKind, Type: "string", Description: "Only records of this kind (URL segment, e.g. model-versions)."},
+	{Name: AuditParamName, Type: "string", Description: "Only records of objects with this name."},
+	{Name: AuditParamActor, Type: "string", Description: "Only records of writes by this actor."},
+	{Name: AuditParamSince, Type: "string", Description: "Only records at or after this time (RFC 3339)."},
+	{Name: AuditParamUntil, Type: "string", Description: "Only records before this time (RFC 3339)."},
+	{Name: "page_token", Type: "string", Description: "The next_page_token of the previous page; the same as after_seq."},
 }
 
 // Routes lists every route of the API.
@@ -60,12 +87,14 @@ func buildRoutes() []Route {
 		{Method: http.MethodGet, Path: "/healthz", OperationID: "healthz", Summary: "Liveness: the process answers.", Status: http.StatusOK},
 		{Method: http.MethodGet, Path: "/readyz", OperationID: "readyz", Summary: "Readiness: the database answers.", Status: http.StatusOK},
 		{Method: http.MethodGet, Path: "/openapi.json", OperationID: "openapi", Summary: "This document.", Status: http.StatusOK},
-		{Method: http.MethodGet, Path: "/v1/audit", OperationID: "listAudit", Summary: "Audit records after a sequence number (query after_seq, limit).", Response: AuditRecordList{}, Status: http.StatusOK},
+		{Method: http.MethodGet, Path: "/v1/audit", OperationID: "listAudit",
+			Summary:  "Audit records, oldest first, filtered and paginated (query after_seq or page_token, limit); each record carries the hash chain.",
+			Response: AuditRecordList{}, Status: http.StatusOK, Query: auditQueryParams},
 	}
 	for _, k := range kindTypeTable {
 		coll := "/v1/environments/{env}/" + k.kind
-		if k.kind == KindEnvironment {
-			coll = "/v1/environments"
+		if ClusterScoped(k.kind) {
+			coll = "/v1/" + k.kind
 		}
 		item := coll + "/{name}"
 		// A kind with no create or update body (pipeline runs) has no such
@@ -84,10 +113,20 @@ func buildRoutes() []Route {
 			rs = append(rs, Route{Method: http.MethodPut, Path: item, OperationID: "update" + k.singular, Kind: k.kind, Op: OpUpdate,
 				Summary: "Replace the spec; send If-Match with the etag to avoid lost updates (409 on mismatch).", Request: k.update, Response: k.object, Status: http.StatusOK})
 		}
-		rs = append(rs, Route{Method: http.MethodDelete, Path: item, OperationID: "delete" + k.singular, Kind: k.kind, Op: OpDelete,
-			Summary: "Delete; 204 when gone (or already missing), 202 while a teardown runs.", Response: k.object, Status: http.StatusNoContent})
+		del := Route{Method: http.MethodDelete, Path: item, OperationID: "delete" + k.singular, Kind: k.kind, Op: OpDelete,
+			Summary: "Delete; 204 when gone (or already missing), 202 while a teardown runs.", Response: k.object, Status: http.StatusNoContent}
+		if k.kind == KindModel {
+			del.Summary = "Delete; 204 when gone (or already missing). 409 while the model has versions or aliases, naming them, unless force=true."
+			del.Query = []QueryParam{{Name: QueryForce, Type: "boolean",
+				Description: "Delete the model's aliases, then its versions, then the model, each an audited delete (registered artifact files stay). " +
+					"If the call is interrupted, repeating it continues."}}
+		}
+		rs = append(rs, del)
 	}
 	rs = append(rs, pipelineRunRoutes...)
+	rs = append(rs, Route{Method: http.MethodPost, Path: "/v1/service-accounts/{name}/tokens", OperationID: OpIDIssueServiceAccountToken,
+		Summary: "Issue a bearer token for the service account (mlopsd -auth on); the token is in this response only.",
+		Request: IssueTokenRequest{}, Response: IssuedToken{}, Status: http.StatusCreated})
 	return rs
 }
 

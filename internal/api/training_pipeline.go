@@ -147,7 +147,7 @@ type PipelineRunSpec struct {
 	PipelineGeneration int64 `json:"pipeline_generation"`
 	// PipelineSpec is the pipeline's spec at that generation, copied when
 	// the run starts: editing the pipeline never changes a run under way,
-	// and the run's history survives the pipeline.
+	// and the run reads the same whatever becomes of the pipeline later.
 	PipelineSpec TrainingPipelineSpec `json:"pipeline_spec"`
 	// Cancel asks the run to stop.
 	Cancel bool `json:"cancel,omitempty"`

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
 )
@@ -18,4 +19,33 @@ func (c *Client) ListAudit(ctx context.Context, afterSeq int64, limit int) (*api
 		q.Set("limit", strconv.Itoa(limit))
 	}
 	return doJSON[api.AuditRecordList](ctx, c, request{method: http.MethodGet, path: "/v1/audit", query: q})
+}
+
+// QueryAudit returns one page of the audit records q selects, oldest first;
+// pass the page's NextPageToken back as q.AfterSeq to read on.
+func (c *Client) QueryAudit(ctx context.Context, q api.AuditQuery) (*api.AuditRecordList, error) {
+	v := url.Values{}
+	for name, val := range map[string]string{
+		api.AuditParamEnvironment: q.Environment,
+		api.AuditParamKind:        q.Kind,
+		api.AuditParamName:        q.Name,
+		api.AuditParamActor:       q.Actor,
+	} {
+		if val != "" {
+			v.Set(name, val)
+		}
+	}
+	if !q.Since.IsZero() {
+		v.Set(api.AuditParamSince, q.Since.Format(time.RFC3339Nano))
+	}
+	if !q.Until.IsZero() {
+		v.Set(api.AuditParamUntil, q.Until.Format(time.RFC3339Nano))
+	}
+	if q.AfterSeq > 0 {
+		v.Set(api.AuditParamAfterSeq, strconv.FormatInt(q.AfterSeq, 10))
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	return doJSON[api.AuditRecordList](ctx, c, request{method: http.MethodGet, path: "/v1/audit", query: v})
 }

@@ -357,8 +357,8 @@ func (c *Client) Health(ctx context.Context) error {
 // collectionPath is the escaped path of a kind's collection: environments
 // live at /v1/environments, every other kind below its environment.
 func collectionPath(kind, env string) (string, error) {
-	if kind == api.KindEnvironment {
-		return "/v1/environments", nil
+	if api.ClusterScoped(kind) {
+		return "/v1/" + kind, nil
 	}
 	if err := checkSegment("environment", env); err != nil {
 		return "", err
@@ -453,11 +453,16 @@ type DeleteResult struct {
 // deleteObject treats 404 as success: the caller wants the object gone, and
 // it is, whether or not this call removed it.
 func deleteObject(ctx context.Context, c *Client, kind, env, name string) (*DeleteResult, error) {
+	return deleteObjectQuery(ctx, c, kind, env, name, nil)
+}
+
+// deleteObjectQuery is deleteObject with query parameters, e.g. force.
+func deleteObjectQuery(ctx context.Context, c *Client, kind, env, name string, query url.Values) (*DeleteResult, error) {
 	path, err := objectPath(kind, env, name)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.do(ctx, request{method: http.MethodDelete, path: path})
+	resp, err := c.do(ctx, request{method: http.MethodDelete, path: path, query: query})
 	switch {
 	case IsNotFound(err):
 		return &DeleteResult{}, nil

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"net/url"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
 )
@@ -26,10 +27,38 @@ func (c *Client) UpdateModel(ctx context.Context, env, name string, spec api.Mod
 }
 
 // DeleteModel deletes a model; a missing one counts as deleted. Returns an
-// error that IsConflict while versions or aliases of the model exist. Pending in the
-// result means the teardown continues after the call returns.
+// error that IsConflict while versions or aliases of the model exist, naming
+// them. Pending in the result means the teardown continues after the call
+// returns.
 func (c *Client) DeleteModel(ctx context.Context, env, name string) (*DeleteResult, error) {
-	return deleteObject(ctx, c, api.KindModel, env, name)
+	return c.DeleteModelWithOptions(ctx, env, name, DeleteModelOptions{})
+}
+
+// DeleteModelForce deletes a model together with its aliases and versions,
+// including versions that pipeline runs registered (registered artifact
+// files stay). See DeleteModelOptions.Force.
+func (c *Client) DeleteModelForce(ctx context.Context, env, name string) (*DeleteResult, error) {
+	return c.DeleteModelWithOptions(ctx, env, name, DeleteModelOptions{Force: true})
+}
+
+// DeleteModelOptions select how DeleteModelWithOptions deletes.
+type DeleteModelOptions struct {
+	// Force deletes the model's aliases, then its versions, then the model
+	// (DELETE ...?force=true), each an audited delete. If the call fails
+	// part way (a version an alias created meanwhile points at, say),
+	// repeating it continues.
+	Force bool
+}
+
+// DeleteModelWithOptions deletes a model as opts say; a missing one counts
+// as deleted. Without Force it returns an error that IsConflict while
+// versions or aliases of the model exist.
+func (c *Client) DeleteModelWithOptions(ctx context.Context, env, name string, opts DeleteModelOptions) (*DeleteResult, error) {
+	var q url.Values
+	if opts.Force {
+		q = url.Values{api.QueryForce: {"true"}}
+	}
+	return deleteObjectQuery(ctx, c, api.KindModel, env, name, q)
 }
 
 // ListModels returns one page of the models in environment env.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -114,5 +115,36 @@ func TestListAllModelVersions(t *testing.T) {
 	}
 	if len(names) != 3 || names[0] != "a" || names[2] != "c" {
 		t.Errorf("names = %q, want a b c", names)
+	}
+}
+
+// TestDeleteModelForce checks that force is sent as the force query
+// parameter, and only when asked for.
+func TestDeleteModelForce(t *testing.T) {
+	var mu sync.Mutex
+	var queries []string
+	_, c := MustServe(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		queries = append(queries, r.Method+" "+r.URL.EscapedPath()+"?"+r.URL.RawQuery)
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	ctx := context.Background()
+	if _, err := c.DeleteModel(ctx, "dev", "churn"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteModelForce(ctx, "dev", "churn"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteModelWithOptions(ctx, "dev", "churn", DeleteModelOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"DELETE /v1/environments/dev/models/churn?",
+		"DELETE /v1/environments/dev/models/churn?force=true",
+		"DELETE /v1/environments/dev/models/churn?force=true",
+	}
+	if strings.Join(queries, "\n") != strings.Join(want, "\n") {
+		t.Errorf("sent\n%s\nwant\n%s", strings.Join(queries, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -29,8 +29,9 @@ func (c *Client) UpdateTrainingPipeline(ctx context.Context, env, name string, s
 }
 
 // DeleteTrainingPipeline deletes a training pipeline; a missing one counts as deleted.
-// Pending in the result means its active runs are being cancelled first;
-// the runs themselves stay as history.
+// Pending in the result means the control plane is cancelling its active
+// runs and deleting all of its runs (with their logs and outputs; registered
+// model versions and their artifacts stay) before the pipeline goes.
 func (c *Client) DeleteTrainingPipeline(ctx context.Context, env, name string) (*DeleteResult, error) {
 	return deleteObject(ctx, c, api.KindTrainingPipeline, env, name)
 }

@@ -31,6 +31,12 @@ func WithTokens(tokens ...string) Option {
 	return func(c *daemon.Config) { c.Tokens = tokens }
 }
 
+// WithAuth turns on the token table and roles (mlopsd -auth on) with
+// adminToken as the bootstrap admin token.
+func WithAuth(adminToken string) Option {
+	return func(c *daemon.Config) { c.Auth, c.BootstrapToken = true, adminToken }
+}
+
 // WithLocalMaxNodes bounds local pools, to provoke capacity failures.
 func WithLocalMaxNodes(n int64) Option {
 	return func(c *daemon.Config) { c.LocalMaxNodesPerPool = n }

@@ -146,6 +146,10 @@ type server struct {
 	dir   string // holds the data directory, the socket and the log
 	pgCtl string
 	runAs string // user to run initdb and pg_ctl as through runuser; "" for none
+	// durable keeps every commit once the server process dies (not the
+	// machine): synchronous_commit stays on. Instances, which tests stop
+	// with -m immediate, need it.
+	durable bool
 }
 
 // startServer connects to MLOPS_TEST_POSTGRES_DSN, or else starts a server.
@@ -159,6 +163,33 @@ func startServer() (*server, error) {
 		return s, nil
 	}
 
+	s, err := initServer()
+	if err != nil {
+		return nil, err
+	}
+	// A free port can be taken by someone else before the server binds it;
+	// then try another.
+	for attempt := 1; ; attempt++ {
+		err = s.start()
+		if err == nil {
+			break
+		}
+		if attempt == 3 {
+			_ = os.RemoveAll(s.dir)
+			return nil, err
+		}
+	}
+	if err := s.connect(); err != nil {
+		_ = s.stop()
+		return nil, err
+	}
+	s.startPrefetching()
+	return s, nil
+}
+
+// initServer creates the data directory of a new server under /tmp, and
+// does not start it.
+func initServer() (*server, error) {
 	initdb, pgCtl, err := findBinaries()
 	if err != nil {
 		return nil, err
@@ -193,23 +224,6 @@ func startServer() (*server, error) {
 		_ = os.RemoveAll(s.dir)
 		return nil, err
 	}
-	// A free port can be taken by someone else before the server binds it;
-	// then try another.
-	for attempt := 1; ; attempt++ {
-		err = s.start()
-		if err == nil {
-			break
-		}
-		if attempt == 3 {
-			_ = os.RemoveAll(s.dir)
-			return nil, err
-		}
-	}
-	if err := s.connect(); err != nil {
-		_ = s.stop()
-		return nil, err
-	}
-	s.startPrefetching()
 	return s, nil
 }
 
@@ -311,7 +325,16 @@ func (s *server) start() error {
 	if err != nil {
 		return err
 	}
-	opts := fmt.Sprintf("-h 127.0.0.1 -p %d -k %s -c fsync=off -c synchronous_commit=off -c full_page_writes=off", port, s.dir)
+	return s.startOn(port)
+}
+
+// startOn starts the server on port and waits until it accepts
+// connections.
+func (s *server) startOn(port int) error {
+	opts := fmt.Sprintf("-h 127.0.0.1 -p %d -k %s -c fsync=off", port, s.dir)
+	if !s.durable {
+		opts += " -c synchronous_commit=off -c full_page_writes=off"
+	}
 	if err := s.command(s.pgCtl, "-D", s.dataDir(), "-l", s.logFile(), "-o", opts, "-w", "-t", "60", "-s", "start"); err != nil {
 		log, _ := os.ReadFile(s.logFile())
 		return fmt.Errorf("starting PostgreSQL: %w\nserver log:\n%s", err, tail(string(log), 2000))
@@ -489,4 +512,88 @@ func tail(s string, n int) string {
 		return s
 	}
 	return "..." + s[len(s)-n:]
+}
+
+// Instance is a PostgreSQL server of a test's own, which the test may stop
+// and start again, e.g. to see how mlopsd copes with its database going
+// away. It costs an initdb (about a second), so use Start unless the test
+// needs to stop the server.
+type Instance struct {
+	// DSN is a postgres:// URL of the server's database "postgres". It
+	// stays the same across Stop and Start.
+	DSN string
+
+	s    *server
+	port int
+	mu   sync.Mutex
+	up   bool
+}
+
+// StartInstance starts a new server of tb's own on a free loopback port and
+// stops it and removes its files when tb ends. Like Start, it skips tb when
+// PostgreSQL is not installed (fails it when CI is "true"). With
+// MLOPS_TEST_POSTGRES_DSN set it skips tb: that server is not the test's to
+// stop.
+func StartInstance(tb testing.TB) *Instance {
+	tb.Helper()
+	if os.Getenv(EnvDSN) != "" {
+		tb.Skipf("pgtest: %s names a server this test may not stop; skipping", EnvDSN)
+	}
+	s, err := initServer()
+	if err != nil {
+		reportStartError(tb, err)
+		return nil
+	}
+	s.durable = true
+	in := &Instance{s: s}
+	tb.Cleanup(func() {
+		if err := in.s.stop(); err != nil && in.isUp() {
+			tb.Errorf("pgtest: %v", err)
+		}
+		_ = os.RemoveAll(in.s.dir)
+	})
+	for attempt := 1; ; attempt++ {
+		if in.port, err = freePort(); err == nil {
+			if err = in.Start(); err == nil {
+				break
+			}
+		}
+		if attempt == 3 {
+			tb.Fatalf("pgtest: %v", err)
+		}
+	}
+	in.DSN = in.s.adminDSN
+	return in
+}
+
+func (in *Instance) isUp() bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.up
+}
+
+// Stop stops the server at once (pg_ctl stop -m immediate): clients'
+// connections break as if the database crashed. Committed transactions
+// survive: an instance runs with synchronous_commit on (fsync stays off,
+// which only matters if the machine crashes).
+func (in *Instance) Stop() error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if err := in.s.command(in.s.pgCtl, "-D", in.s.dataDir(), "-m", "immediate", "-w", "-s", "stop"); err != nil {
+		return fmt.Errorf("stopping PostgreSQL: %w", err)
+	}
+	in.up = false
+	return nil
+}
+
+// Start starts the stopped server again, on the same port, and waits until
+// it accepts connections.
+func (in *Instance) Start() error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if err := in.s.startOn(in.port); err != nil {
+		return err
+	}
+	in.up = true
+	return nil
 }

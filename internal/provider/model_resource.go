@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"reflect"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -9,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
@@ -33,15 +35,16 @@ type modelResource struct {
 }
 
 type modelModel struct {
-	ID          types.String   `tfsdk:"id"`
-	Environment types.String   `tfsdk:"environment"`
-	Name        types.String   `tfsdk:"name"`
-	Description types.String   `tfsdk:"description"`
-	TaskType    types.String   `tfsdk:"task_type"`
-	Labels      types.Map      `tfsdk:"labels"`
-	UID         types.String   `tfsdk:"uid"`
-	CreatedAt   types.String   `tfsdk:"created_at"`
-	Timeouts    timeouts.Value `tfsdk:"timeouts"`
+	ID           types.String   `tfsdk:"id"`
+	Environment  types.String   `tfsdk:"environment"`
+	Name         types.String   `tfsdk:"name"`
+	Description  types.String   `tfsdk:"description"`
+	TaskType     types.String   `tfsdk:"task_type"`
+	Labels       types.Map      `tfsdk:"labels"`
+	UID          types.String   `tfsdk:"uid"`
+	CreatedAt    types.String   `tfsdk:"created_at"`
+	ForceDestroy types.Bool     `tfsdk:"force_destroy"`
+	Timeouts     timeouts.Value `tfsdk:"timeouts"`
 }
 
 // Default timeouts of model registry operations. Registering is a write to
@@ -56,7 +59,9 @@ func (r *modelResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "A registered model: the named thing, such as a churn classifier, whose versions the model registry tracks " +
 			"(`mlops_model_version`) and whose aliases (`mlops_model_alias`) say which version plays which role. " +
-			"A model can only be deleted once it has no versions and no aliases; the control plane refuses with their names.",
+			"A model can only be deleted once it has no versions and no aliases; the control plane refuses with their names. " +
+			"Versions that pipeline runs register (`mlops_training_pipeline`) are in no Terraform state, so a model that a pipeline " +
+			"trained cannot be destroyed unless `force_destroy` is `true`.",
 		Attributes: map[string]schema.Attribute{
 			"id":          computedOnceAttribute("`<environment>/<name>`, as Terraform's resource ID."),
 			"environment": environmentAttribute("model"),
@@ -70,7 +75,22 @@ func (r *modelResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 			"labels":     labelsAttribute(),
 			"uid":        uidAttribute("model"),
 			"created_at": createdAtAttribute("model"),
-			"timeouts":   timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+			"force_destroy": schema.BoolAttribute{
+				MarkdownDescription: "Boolean that indicates all versions and aliases of the model (including versions that pipeline runs registered, " +
+					"which are in no Terraform state) should be deleted *when the model is destroyed*, so that the model can be destroyed without error. " +
+					"The control plane deletes the aliases, then the versions, then the model, each an audited delete; registered artifact files stay " +
+					"where they are, but the versions are *not* recoverable. Defaults to `false`: destroying a model that still has versions or " +
+					"aliases fails with their names. " +
+					"This only deletes versions and aliases when the model is destroyed, *not* when setting this attribute to `true`. " +
+					"It is kept in Terraform state only (the control plane never sees it), so once it is set to `true`, there must be a successful " +
+					"`terraform apply` before a destroy for the new value to be in state; without one, the flag has no effect. " +
+					"If setting it in the same operation that would replace or destroy the model, it will not work. " +
+					"Importing a model sets it to `false`; a successful `terraform apply` is required to set it in state before it takes effect on a destroy.",
+				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(false),
+			},
+			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
 		},
 	}
 }
@@ -149,12 +169,22 @@ func (r *modelResource) Update(ctx context.Context, req resource.UpdateRequest, 
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	var state modelModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	timeout, diags := plan.Timeouts.Update(ctx, modelDefaultTimeout)
 	resp.Diagnostics.Append(diags...)
 	etag, diags := getETag(ctx, req.Private)
 	resp.Diagnostics.Append(diags...)
 	spec := modelToAPI(ctx, plan, &resp.Diagnostics)
+	prior := modelToAPI(ctx, state, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
+		return
+	}
+	if reflect.DeepEqual(spec, prior) {
+		// Only provider-side attributes changed (force_destroy, timeouts):
+		// nothing to send to the control plane.
+		state.ForceDestroy, state.Timeouts = plan.ForceDestroy, plan.Timeouts
+		resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -190,9 +220,13 @@ func (r *modelResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 	defer cancel()
 
 	env, name := state.Environment.ValueString(), state.Name.ValueString()
+	// force_destroy also deletes the versions and aliases, some of which
+	// pipeline runs registered outside Terraform; without it the control
+	// plane refuses while any exist and names them.
+	opts := client.DeleteModelOptions{Force: state.ForceDestroy.ValueBool()}
 	deleteAndWait(ctx, &resp.Diagnostics, "model", modelObject(env, name),
 		func(ctx context.Context) (*client.DeleteResult, error) {
-			return r.client.DeleteModel(ctx, env, name)
+			return r.client.DeleteModelWithOptions(ctx, env, name, opts)
 		},
 		func(ctx context.Context) error {
 			_, err := r.client.GetModel(ctx, env, name)
@@ -219,17 +253,23 @@ func modelToAPI(ctx context.Context, m modelModel, diags *diag.Diagnostics) api.
 }
 
 // modelFromAPI builds the model from the server's object. prior supplies
-// what the server does not know (timeouts).
+// what the server does not know (force_destroy, false after an import, and
+// timeouts).
 func modelFromAPI(ctx context.Context, m *api.Model, prior modelModel, diags *diag.Diagnostics) modelModel {
+	forceDestroy := prior.ForceDestroy
+	if forceDestroy.IsNull() || forceDestroy.IsUnknown() {
+		forceDestroy = types.BoolValue(false)
+	}
 	return modelModel{
-		ID:          types.StringValue(m.Metadata.Environment + "/" + m.Metadata.Name),
-		Environment: types.StringValue(m.Metadata.Environment),
-		Name:        types.StringValue(m.Metadata.Name),
-		Description: types.StringValue(m.Spec.Description),
-		TaskType:    types.StringValue(m.Spec.TaskType),
-		Labels:      mapFromAPI(ctx, m.Spec.Labels, diags),
-		UID:         types.StringValue(m.Metadata.UID),
-		CreatedAt:   types.StringValue(m.Metadata.CreatedAt.Format(time.RFC3339)),
-		Timeouts:    prior.Timeouts,
+		ID:           types.StringValue(m.Metadata.Environment + "/" + m.Metadata.Name),
+		Environment:  types.StringValue(m.Metadata.Environment),
+		Name:         types.StringValue(m.Metadata.Name),
+		Description:  types.StringValue(m.Spec.Description),
+		TaskType:     types.StringValue(m.Spec.TaskType),
+		Labels:       mapFromAPI(ctx, m.Spec.Labels, diags),
+		UID:          types.StringValue(m.Metadata.UID),
+		CreatedAt:    types.StringValue(m.Metadata.CreatedAt.Format(time.RFC3339)),
+		ForceDestroy: forceDestroy,
+		Timeouts:     prior.Timeouts,
 	}
 }

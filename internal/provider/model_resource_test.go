@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/compare"
@@ -10,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/client"
@@ -67,14 +69,38 @@ func TestAccModel_basic(t *testing.T) {
 					statecheck.ExpectKnownValue(modelAddr, tfjsonpath.New("task_type"), knownvalue.StringExact("classification")),
 					statecheck.ExpectKnownValue(modelAddr, tfjsonpath.New("labels").AtMapKey("team"), knownvalue.StringExact("retention")),
 					statecheck.ExpectKnownValue(modelAddr, tfjsonpath.New("uid"), knownvalue.NotNull()),
+					statecheck.ExpectKnownValue(modelAddr, tfjsonpath.New("force_destroy"), knownvalue.Bool(false)),
 					uidSame.AddStateValue(modelAddr, tfjsonpath.New("uid")),
 				},
 			},
-			{ // import by env/name
-				ResourceName:      modelAddr,
-				ImportState:       true,
-				ImportStateId:     "dev/churn",
-				ImportStateVerify: true,
+			{ // import by env/name; force_destroy lives in state only, and an import sets it false
+				ResourceName:            modelAddr,
+				ImportState:             true,
+				ImportStateId:           "dev/churn",
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"force_destroy"},
+			},
+			{ // force_destroy changes in place, in state only: the control plane's object is untouched
+				Config: strings.Replace(testAccModelConfig(a, "churn", "predicts churn", "classification"),
+					`task_type   = "classification"`, `task_type   = "classification"
+  force_destroy = true`, 1),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(modelAddr, plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(modelAddr, tfjsonpath.New("force_destroy"), knownvalue.Bool(true)),
+					uidSame.AddStateValue(modelAddr, tfjsonpath.New("uid")),
+				},
+				Check: func(*terraform.State) error {
+					m, err := a.client.GetModel(ctx, "dev", "churn")
+					if err != nil {
+						return err
+					}
+					if m.Metadata.Generation != 1 {
+						return fmt.Errorf("model is at generation %d after a change of force_destroy, want 1: nothing to send", m.Metadata.Generation)
+					}
+					return nil
+				},
 			},
 			{ // description and task type change in place
 				Config: testAccModelConfig(a, "churn", "predicts churn probability", "regression"),

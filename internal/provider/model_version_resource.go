@@ -16,7 +16,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapplanmodifier"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
@@ -157,10 +156,6 @@ func signatureAttribute(what string) schema.ListNestedAttribute {
 }
 
 func (r *modelVersionResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
-	defaultApproval := types.ObjectValueMust(modelApprovalAttrTypes, map[string]attr.Value{
-		"status": types.StringValue(api.ApprovalPending),
-		"reason": types.StringValue(""),
-	})
 	// The approval outputs change only when the approval does.
 	approvalDerived := []planmodifier.String{useStateUnlessChanged(path.Root("approval"))}
 	resp.Schema = schema.Schema{
@@ -175,7 +170,10 @@ func (r *modelVersionResource) Schema(ctx context.Context, _ resource.SchemaRequ
 			"that does not match or a file that does not exist. Other schemes are recorded as given.\n\n" +
 			"Approval moves from `pending` to `approved` or `rejected`; an approved version can be rejected (revoked) and a rejected one approved again " +
 			"with a reason, but no version goes back to `pending`. The control plane records every decision in `approval_history` under the " +
-			"authenticated identity of the caller (the provider's token), never a name from the configuration.",
+			"authenticated identity of the caller (the provider's token), never a name from the configuration.\n\n" +
+			"Approvals usually come from people (the CLI, a console, the API), not from Terraform. Leave `approval` out and Terraform does not " +
+			"manage it: a new version starts `pending`, and a decision made out of band shows in state without a diff. Set `approval` and " +
+			"Terraform drives it: a decision made out of band then shows as drift that the next apply reverts with a decision of its own.",
 		Attributes: map[string]schema.Attribute{
 			"id":          computedOnceAttribute("`<environment>/<name>`, as Terraform's resource ID."),
 			"environment": environmentAttribute("model version"),
@@ -263,11 +261,13 @@ func (r *modelVersionResource) Schema(ctx context.Context, _ resource.SchemaRequ
 				},
 			},
 			"approval": schema.SingleNestedAttribute{
-				MarkdownDescription: "The approval you request for this version. Defaults to `{ status = \"pending\" }`; changes in place, " +
-					"and each change of status or reason is recorded as a decision in `approval_history`.",
-				Optional: true,
-				Computed: true,
-				Default:  objectdefault.StaticValue(defaultApproval),
+				MarkdownDescription: "The approval you request for this version; changes in place, and each change of status or reason is " +
+					"recorded as a decision in `approval_history`. Optional: when left out, Terraform does not manage the approval and the " +
+					"attribute reflects the control plane's (`{ status = \"pending\" }` for a new version, or whatever decision was made since " +
+					"through the CLI, a console or the API), never causing a diff.",
+				Optional:      true,
+				Computed:      true,
+				PlanModifiers: []planmodifier.Object{objectplanmodifier.UseStateForUnknown()},
 				Attributes: map[string]schema.Attribute{
 					"status": schema.StringAttribute{
 						MarkdownDescription: "`pending` (the default), `approved` or `rejected`. A version never goes back to `pending` once decided.",

@@ -288,6 +288,7 @@ func TestAccModelVersion_basic(t *testing.T) {
 // attributes, whose artifact is not a local file.
 func TestAccModelVersion_minimal(t *testing.T) {
 	a := startAcc(t)
+	ctx := context.Background()
 	config := testAccRegistryBase(a.providerConfig()) + fmt.Sprintf(`
 resource "mlops_model_version" "test" {
   environment     = mlops_environment.dev.name
@@ -315,6 +316,43 @@ resource "mlops_model_version" "test" {
 			{
 				Config:   config,
 				PlanOnly: true,
+			},
+			{ // approved out of band, by a person: Terraform does not manage an omitted approval, so the plan is empty
+				PreConfig: func() {
+					v, err := a.client.GetModelVersion(ctx, "dev", "churn-s3")
+					if err != nil {
+						t.Fatal(err)
+					}
+					v.Spec.Approval = api.ApprovalRequest{Status: api.ApprovalApproved, Reason: "reviewed by a person"}
+					if _, err := a.client.UpdateModelVersion(ctx, "dev", "churn-s3", v.Spec, ""); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:   config,
+				PlanOnly: true,
+			},
+			{ // and the state reflects the decision
+				Config: config,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(modelVersionAddr, tfjsonpath.New("approval"), knownvalue.ObjectExact(map[string]knownvalue.Check{
+						"status": knownvalue.StringExact("approved"),
+						"reason": knownvalue.StringExact("reviewed by a person"),
+					})),
+					statecheck.ExpectKnownValue(modelVersionAddr, tfjsonpath.New("approval_history"), decisions("approved/anonymous")),
+				},
+			},
+			{ // an edit of something else leaves the approval and its history alone
+				Config: strings.Replace(config, `framework       = "xgboost"`, `framework       = "xgboost"
+  description     = "trained on June data"`, 1),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(modelVersionAddr, plancheck.ResourceActionUpdate),
+					plancheck.ExpectKnownValue(modelVersionAddr, tfjsonpath.New("approval").AtMapKey("status"), knownvalue.StringExact("approved")),
+					plancheck.ExpectKnownValue(modelVersionAddr, tfjsonpath.New("approval_history"), decisions("approved/anonymous")),
+					plancheck.ExpectKnownValue(modelVersionAddr, tfjsonpath.New("approved_by"), knownvalue.StringExact("anonymous")),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(modelVersionAddr, tfjsonpath.New("approval_history"), decisions("approved/anonymous")),
+				},
 			},
 			{ // without a token every caller is anonymous, and says so
 				Config: strings.Replace(config, `framework       = "xgboost"`, `framework       = "xgboost"

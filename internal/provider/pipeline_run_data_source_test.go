@@ -61,7 +61,8 @@ func TestAccPipelineRun_dataSource(t *testing.T) {
 	base := testAccHelloPipelineConfig(a)
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             testAccCheckTrainingPipelineDestroyed(a),
+		// Destroying the pipeline deletes its runs, so the environment goes too.
+		CheckDestroy: resource.ComposeTestCheckFunc(testAccCheckTrainingPipelineDestroyed(a), testAccCheckNothingLeft(a)),
 		Steps: []resource.TestStep{
 			{
 				Config: base,
@@ -181,10 +182,6 @@ data "mlops_pipeline_run" "latest" {
 }
 `,
 				ExpectError: expectErrorWords(`pipeline run "hello-9" in environment "dev"`),
-			},
-			{ // runs outlive their pipeline and keep the environment from being deleted
-				PreConfig: func() { deleteAllRuns(t, a.client, "dev") },
-				Config:    base,
 			},
 		},
 	})

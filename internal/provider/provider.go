@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -23,7 +24,10 @@ import (
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/client"
 )
 
-var _ provider.Provider = (*mlopsProvider)(nil)
+var (
+	_ provider.Provider                       = (*mlopsProvider)(nil)
+	_ provider.ProviderWithEphemeralResources = (*mlopsProvider)(nil)
+)
 
 // New returns a constructor for the provider at the given version.
 func New(version string) func() provider.Provider {
@@ -148,6 +152,7 @@ func (p *mlopsProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	tflog.Debug(ctx, "configured mlops client")
 	resp.DataSourceData = c
 	resp.ResourceData = c
+	resp.EphemeralResourceData = c
 }
 
 // stringSetting picks the configured value, else the environment variable,
@@ -172,6 +177,14 @@ func (p *mlopsProvider) Resources(_ context.Context) []func() resource.Resource 
 		NewModelVersionResource,
 		NewModelAliasResource,
 		NewTrainingPipelineResource,
+		NewServiceAccountResource,
+		NewRoleBindingResource,
+	}
+}
+
+func (p *mlopsProvider) EphemeralResources(_ context.Context) []func() ephemeral.EphemeralResource {
+	return []func() ephemeral.EphemeralResource{
+		NewServiceAccountTokenEphemeralResource,
 	}
 }
 
@@ -184,5 +197,6 @@ func (p *mlopsProvider) DataSources(_ context.Context) []func() datasource.DataS
 		NewModelVersionDataSource,
 		NewTrainingPipelineDataSource,
 		NewPipelineRunDataSource,
+		NewAuditRecordsDataSource,
 	}
 }

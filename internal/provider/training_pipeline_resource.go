@@ -133,7 +133,8 @@ const (
 )
 
 // Default timeouts of training pipeline operations. Deleting a pipeline
-// cancels its active runs first, which waits for their steps to stop.
+// cancels its active runs and deletes its runs first, which waits for their
+// steps to stop.
 const trainingPipelineDefaultTimeout = 5 * time.Minute
 
 var (
@@ -178,8 +179,9 @@ func (r *trainingPipelineResource) Schema(ctx context.Context, _ resource.Schema
 			"a new version of `model`.\n\n" +
 			"Changing steps, parameters, triggers or the compute pool updates the pipeline in place as a new generation: runs under way " +
 			"keep the generation they started with, and the next run uses the new one. Runs are owned by the runtime and are not part " +
-			"of this resource; read them with the `mlops_pipeline_run` data source. Deleting the pipeline cancels its active runs; " +
-			"finished runs stay as history.",
+			"of this resource; read them with the `mlops_pipeline_run` data source. Deleting the pipeline cancels its active runs, " +
+			"waits for them to stop and deletes all of its runs with their logs and outputs; the model versions they registered stay " +
+			"(with lineage naming the run), and the control plane's audit log keeps the runs' history.",
 		Attributes: map[string]schema.Attribute{
 			"id":          computedOnceAttribute("`<environment>/<name>`, Terraform's resource ID and the import ID. Set by the provider."),
 			"environment": environmentAttribute("training pipeline"),
@@ -331,7 +333,7 @@ func (r *trainingPipelineResource) Create(ctx context.Context, req resource.Crea
 	p, err := r.client.CreateTrainingPipeline(ctx, env, name, spec)
 	if client.IsAlreadyExists(err) && r.beingDeleted(ctx, env, name) {
 		// A pipeline deleted outside Terraform keeps its name until its
-		// runs are cancelled; wait for that instead of failing the apply.
+		// runs are cancelled and deleted; wait for that instead of failing the apply.
 		tflog.Info(ctx, "training pipeline of the same name is being deleted, waiting", map[string]any{"environment": env, "name": name})
 		if err = waitGone(ctx, what, r.exists(env, name)); err == nil {
 			p, err = r.client.CreateTrainingPipeline(ctx, env, name, spec)
@@ -404,7 +406,7 @@ func (r *trainingPipelineResource) Read(ctx context.Context, req resource.ReadRe
 		return
 	}
 	if p.Metadata.DeletionRequestedAt != nil {
-		// Deleted outside Terraform and still cancelling its runs: it is
+		// Deleted outside Terraform and still deleting its runs: it is
 		// gone for good, so plan to create it again.
 		tflog.Info(ctx, "training pipeline is being deleted, removing from state", map[string]any{"environment": env, "name": name})
 		resp.State.RemoveResource(ctx)
@@ -467,7 +469,8 @@ func (r *trainingPipelineResource) Delete(ctx context.Context, req resource.Dele
 	defer cancel()
 
 	env, name := state.Environment.ValueString(), state.Name.ValueString()
-	// A pipeline cancels its active runs before it disappears.
+	// A pipeline cancels its active runs and deletes all of its runs
+	// before it disappears.
 	deleteAndWait(ctx, &resp.Diagnostics, "training pipeline", trainingPipelineObject(env, name),
 		func(ctx context.Context) (*client.DeleteResult, error) {
 			return r.client.DeleteTrainingPipeline(ctx, env, name)

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
@@ -453,27 +455,129 @@ func waitRunFinished(t *testing.T, c *client.Client, env, name string) *api.Pipe
 	return run
 }
 
-// deleteAllRuns deletes every run in env and waits until they are gone.
-// Runs outlive their pipeline as history, and an environment that holds any
-// cannot be deleted, so tests that start runs clean up before destroy.
-func deleteAllRuns(t *testing.T, c *client.Client, env string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	runs, err := c.ListPipelineRuns(ctx, env, api.ListOptions{Limit: api.MaxPageSize})
-	if err != nil {
+// testAccCheckNothingLeft checks that the control plane lists no
+// environment: a destroy left nothing behind, not even objects that are in
+// no Terraform state (pipeline runs, versions that runs registered).
+func testAccCheckNothingLeft(a *testAcc) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		envs, err := a.client.ListEnvironments(context.Background(), api.ListOptions{})
+		if err != nil {
+			return err
+		}
+		if len(envs.Items) > 0 {
+			return fmt.Errorf("environment %q is left after destroy", envs.Items[0].Metadata.Name)
+		}
+		return nil
+	}
+}
+
+// testAccTrainedModelConfig is environment dev with pool cpu, model churn
+// (with the given force_destroy) and pipeline churn-train, whose one step
+// runs trainScript, which writes model.json: each run registers a version.
+func testAccTrainedModelConfig(a *testAcc, trainScript string, forceDestroy bool) string {
+	return a.providerConfig() + fmt.Sprintf(`
+resource "mlops_environment" "dev" {
+  name = "dev"
+}
+
+resource "mlops_compute_pool" "cpu" {
+  environment = mlops_environment.dev.name
+  name        = "cpu"
+  max_nodes   = 1
+}
+
+resource "mlops_model" "churn" {
+  environment   = mlops_environment.dev.name
+  name          = "churn"
+  task_type     = "regression"
+  force_destroy = %[2]t
+}
+
+resource "mlops_training_pipeline" "test" {
+  environment  = mlops_environment.dev.name
+  name         = "churn-train"
+  compute_pool = mlops_compute_pool.cpu.name
+  model        = mlops_model.churn.name
+  steps        = [{ name = "train", command = ["sh", %[1]q] }]
+}
+`, trainScript, forceDestroy)
+}
+
+// TestAccTrainingPipeline_destroyAfterRun: once a pipeline ran, its runs
+// and the version it registered are in no Terraform state. Destroy deletes
+// the runs with the pipeline; the model's version keeps the model unless
+// force_destroy is true, and then everything goes.
+func TestAccTrainingPipeline_destroyAfterRun(t *testing.T) {
+	a := startAcc(t)
+	ctx := context.Background()
+	script := filepath.Join(t.TempDir(), "train.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho '{\"slope\": 2}' > \"$MLOPS_OUTPUT_DIR/model.json\"\necho '{\"rmse\": 0.1}' > \"$MLOPS_OUTPUT_DIR/metrics.json\"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range runs.Items {
-		if _, err := c.DeletePipelineRun(ctx, env, r.Metadata.Name); err != nil {
-			t.Fatal(err)
+	keep, force := testAccTrainedModelConfig(a, script, false), testAccTrainedModelConfig(a, script, true)
+	versionGone := func(*terraform.State) error {
+		_, err := a.client.GetModelVersion(ctx, "dev", "churn-train-1")
+		if err == nil {
+			return errors.New("model version churn-train-1, registered by a run, is left after destroy")
 		}
-		name := r.Metadata.Name
-		if err := waitGone(ctx, name, func(ctx context.Context) error {
-			_, err := c.GetPipelineRun(ctx, env, name)
+		if !client.IsNotFound(err) {
 			return err
-		}); err != nil {
-			t.Fatal(err)
 		}
+		return nil
 	}
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy: resource.ComposeTestCheckFunc(
+			testAccCheckTrainingPipelineDestroyed(a), testAccCheckModelDestroyed(a), versionGone, testAccCheckNothingLeft(a)),
+		Steps: []resource.TestStep{
+			{
+				Config: keep,
+			},
+			{ // a run registers a version outside Terraform: the plan stays empty
+				PreConfig: func() {
+					run, err := a.client.StartPipelineRun(ctx, "dev", "churn-train", nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if run = waitRunFinished(t, a.client, "dev", run.Metadata.Name); run.Status.Phase != api.PhaseSucceeded || run.Status.ModelVersion != "churn-train-1" {
+						t.Fatalf("run %s ended %s, version %q: %s", run.Metadata.Name, run.Status.Phase, run.Status.ModelVersion, run.Status.Message)
+					}
+					v, err := a.client.GetModelVersion(ctx, "dev", "churn-train-1")
+					if err != nil {
+						t.Fatal(err)
+					}
+					if v.Spec.Model != "churn" || v.Spec.Lineage.PipelineRun != "churn-train-1" {
+						t.Fatalf("registered version %+v", v.Spec)
+					}
+				},
+				Config:   keep,
+				PlanOnly: true,
+			},
+			{ // without force_destroy the model's version stops the destroy, which says how to proceed
+				Config:      keep,
+				Destroy:     true,
+				ExpectError: expectErrorWords("Error deleting model", `model "churn" in environment "dev" still has 1 version ("churn-train-1")`, "force_destroy = true"),
+			},
+			{ // the pipeline went with its runs; the version stays, with its lineage
+				PreConfig: func() {
+					if _, err := a.client.GetPipelineRun(ctx, "dev", "churn-train-1"); !client.IsNotFound(err) {
+						t.Fatalf("run churn-train-1 outlived its pipeline: %v", err)
+					}
+					if _, err := a.client.GetModelVersion(ctx, "dev", "churn-train-1"); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: force,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(pipelineAddr, plancheck.ResourceActionCreate),
+					plancheck.ExpectResourceAction("mlops_model.churn", plancheck.ResourceActionUpdate),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("mlops_model.churn", tfjsonpath.New("force_destroy"), knownvalue.Bool(true)),
+				},
+			},
+			// The test's destroy then deletes the model with its version,
+			// and CheckDestroy finds nothing left.
+		},
+	})
 }

@@ -10,4 +10,9 @@ resource "mlops_model" "churn" {
   labels = {
     team = "retention"
   }
+
+  # Versions that pipeline runs register are in no Terraform state. With
+  # force_destroy = true, destroying the model deletes them and the model's
+  # aliases; with false (the default) the destroy fails and names them.
+  force_destroy = false
 }

@@ -37,6 +37,8 @@ resource "mlops_model_version" "churn_7" {
 
   # Only description and approval change in place. Every decision is
   # recorded in approval_history under the caller's authenticated identity.
+  # Leave approval out when people approve through the CLI or the API:
+  # Terraform then leaves the decision alone and shows it without a diff.
   approval = {
     status = "approved"
     reason = "AUC 0.912 beats the champion's 0.897 on the July holdout."

@@ -5,13 +5,16 @@ package daemon
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -43,6 +46,16 @@ type Config struct {
 	// Tokens are accepted bearer tokens in plain text; only their SHA-256
 	// digests are kept. Empty turns authentication off.
 	Tokens []string
+	// Auth turns on the token table and role-based authorization (mlopsd
+	// -auth on). Tokens then act as admin.
+	Auth bool
+	// BootstrapToken, with Auth, is the admin token stored on first start
+	// when the token table is empty and Tokens is empty. When it is empty
+	// too, one is generated and written once to BootstrapOut.
+	BootstrapToken string
+	// BootstrapOut receives a generated bootstrap token; nil discards it
+	// (then no admin token is known, which only tests want).
+	BootstrapOut io.Writer
 	// ReconcileInterval is the time between reconcile passes.
 	ReconcileInterval time.Duration
 	// LocalMaxNodesPerPool bounds pools of the local driver.
@@ -55,6 +68,13 @@ type Config struct {
 	// and registered artifacts. Empty means a "runs" directory next to the
 	// SQLite file (./runs with DatabaseURL).
 	RunsDir string
+	// ReplicaID names this daemon in the leases its reconcilers claim on
+	// objects; empty means hostname-pid-random, unique per process.
+	ReplicaID string
+	// LeaseTTL is how long a lease lasts: a replica that dies without
+	// releasing its leases has its objects taken over by another after at
+	// most this long. Zero means reconcile.DefaultLeaseTTL.
+	LeaseTTL time.Duration
 }
 
 // Daemon is a running control plane.
@@ -88,9 +108,18 @@ func New(cfg Config) (*Daemon, error) {
 			cfg.RunsDir = filepath.Join(filepath.Dir(cfg.DataPath), "runs")
 		}
 	}
+	if cfg.ReplicaID == "" {
+		cfg.ReplicaID = NewReplicaID()
+	}
 	st, err := openStore(cfg)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Auth {
+		if err := bootstrapAdmin(cfg, st); err != nil {
+			_ = st.Close()
+			return nil, err
+		}
 	}
 	runs := runtime.RunLayout{Root: cfg.RunsDir}
 	steps := runtime.NewLocalSteps(runs)
@@ -101,6 +130,8 @@ func New(cfg Config) (*Daemon, error) {
 		Logger:   cfg.Logger.With("component", "reconciler"),
 		Interval: cfg.ReconcileInterval,
 		Registry: reg,
+		Holder:   cfg.ReplicaID,
+		LeaseTTL: cfg.LeaseTTL,
 		PoolHandler: &reconcile.PoolHandler{
 			Store:  st,
 			Driver: &runtime.Local{MaxNodesPerPool: cfg.LocalMaxNodesPerPool},
@@ -122,6 +153,7 @@ func New(cfg Config) (*Daemon, error) {
 		Logger:      cfg.Logger.With("component", "api"),
 		Registry:    reg,
 		TokenSHA256: digests,
+		RBAC:        cfg.Auth,
 		Notify:      rec.Notify,
 		Version:     cfg.Version,
 		RunsDir:     cfg.RunsDir,
@@ -135,6 +167,56 @@ func New(cfg Config) (*Daemon, error) {
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
 	return &Daemon{cfg: cfg, Store: st, Server: srv, Reconciler: rec, Steps: steps, httpServer: httpServer}, nil
+}
+
+// ReplicaID returns the name this daemon claims leases under.
+func (d *Daemon) ReplicaID() string { return d.cfg.ReplicaID }
+
+// NewReplicaID returns hostname-pid-random: unique to this process, and
+// telling an operator which host and process hold a lease.
+func NewReplicaID() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "unknown"
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}
+
+// bootstrapAdmin stores the first admin token when -auth on finds the token
+// table empty and no token configured, so that a fresh control plane can be
+// administered at all.
+func bootstrapAdmin(cfg Config, st store.Store) error {
+	ctx := context.Background()
+	if len(cfg.Tokens) > 0 {
+		return nil
+	}
+	n, err := st.CountTokens(ctx)
+	if err != nil {
+		return fmt.Errorf("counting tokens: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	secret, id, err := server.GenerateToken()
+	if err != nil {
+		return fmt.Errorf("generating the bootstrap token: %w", err)
+	}
+	generated := cfg.BootstrapToken == ""
+	if !generated {
+		secret = cfg.BootstrapToken
+	}
+	sum := sha256.Sum256([]byte(secret))
+	tok := store.Token{SHA256: hex.EncodeToString(sum[:]), ID: id, Subject: api.SubjectAdmin}
+	if err := st.CreateToken(ctx, tok, "mlopsd-bootstrap"); err != nil {
+		return fmt.Errorf("storing the bootstrap token: %w", err)
+	}
+	if generated && cfg.BootstrapOut != nil {
+		fmt.Fprintf(cfg.BootstrapOut, "mlopsd: bootstrap admin token (shown once; only its SHA-256 is stored): %s\n", secret)
+	}
+	cfg.Logger.Info("stored the bootstrap admin token", "token_id", id, "generated", generated)
+	return nil
 }
 
 // openStore opens the PostgreSQL database when cfg names one, and the
@@ -206,6 +288,13 @@ func (d *Daemon) Close() error {
 		d.cancel()
 		d.wg.Wait()
 	}
+	// The steps still running die below: hand their runs, and every other
+	// object, to the other replicas now rather than after the lease TTL.
+	leaseCtx, cancelLeases := context.WithTimeout(context.Background(), 5*time.Second)
+	if err := d.Reconciler.ReleaseLeases(leaseCtx); err != nil {
+		d.cfg.Logger.Warn("releasing leases", "err", err)
+	}
+	cancelLeases()
 	stepsCtx, cancelSteps := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout)
 	if err := d.Steps.Close(stepsCtx); err != nil {
 		errs = append(errs, fmt.Errorf("stopping pipeline steps: %w", err))

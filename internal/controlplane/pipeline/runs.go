@@ -12,15 +12,20 @@ import (
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/store"
 )
 
-// maxNameAttempts bounds how many taken run names StartRun skips, e.g. the
-// runs of an earlier pipeline of the same name, which outlive it.
+// maxNameAttempts bounds how many taken run names StartRun skips, e.g.
+// those of model versions that runs of an earlier pipeline of the same name
+// registered: deleting a pipeline deletes its runs, but not the versions.
 const maxNameAttempts = 1000
+
+// errNameTaken makes StartRun try the next run name.
+var errNameTaken = errors.New("run name taken by a model version")
 
 // StartRun creates a run of the pipeline obj with trigger and the resolved
 // params, named "<pipeline>-<N>". N starts after the pipeline's newest run
-// as its status knows it; when that name is taken (a concurrent creator, or
-// a status that lags behind) N is bumped and the create tried again, so two
-// creators never share a run. opts carry the caller's idempotency key,
+// as its status knows it; when that name is taken (a concurrent creator, a
+// status that lags behind, or a model version of that name, since a run
+// registers its version under its own name) N is bumped and the create
+// tried again, so two creators never share a run. opts carry the caller's idempotency key,
 // which makes a retried start return the first run; its fingerprint must
 // not depend on the name.
 //
@@ -69,6 +74,14 @@ func StartRun(ctx context.Context, st store.Store, obj *store.Object, trigger st
 		if p.Meta.DeletionRequestedAt != nil {
 			return api.Errorf(api.ECONFLICT, "", "training pipeline %q in environment %q is being deleted; it starts no new runs", pipelineRef.Name, pipelineRef.Environment)
 		}
+		_, err = v.Get(ctx, api.Ref{Kind: api.KindModelVersion, Environment: after.Meta.Environment, Name: after.Meta.Name})
+		if err == nil {
+			return errNameTaken
+		}
+		var apiErr *api.Error
+		if !errors.As(err, &apiErr) || apiErr.Code != api.ENOTFOUND {
+			return err
+		}
 		if callerCheck != nil {
 			return callerCheck(ctx, v, before, after)
 		}
@@ -89,7 +102,7 @@ func StartRun(ctx context.Context, st store.Store, obj *store.Object, trigger st
 		}
 		res, err := st.Create(ctx, run, opts)
 		var apiErr *api.Error
-		if errors.As(err, &apiErr) && apiErr.Code == api.EALREADYEXISTS {
+		if errors.As(err, &apiErr) && apiErr.Code == api.EALREADYEXISTS || errors.Is(err, errNameTaken) {
 			continue
 		}
 		return res, err

@@ -40,7 +40,9 @@ const maxRunProbe = 100
 // run's create and the status write never starts a second run.
 //
 // Deleting a pipeline cancels its active runs, waits until they stopped,
-// then removes the pipeline. The runs stay, as history.
+// deletes all of its runs and their directories, then removes the
+// pipeline. The audit log keeps the runs' history; the model versions they
+// registered stay, with lineage naming the run.
 type PipelineHandler struct {
 	Store store.Store
 	// Now is injectable for tests; nil means time.Now.
@@ -151,6 +153,13 @@ func (h *PipelineHandler) countRuns(ctx context.Context, obj *store.Object, st *
 		name := pipeline.RunName(obj.Meta.Name, n)
 		run, err := h.Store.Get(ctx, api.Ref{Kind: api.KindPipelineRun, Environment: obj.Meta.Environment, Name: name})
 		if hasCode(err, api.ENOTFOUND) {
+			// StartRun skips the names of model versions (registered by
+			// runs of an earlier pipeline of this name): look past them.
+			if _, err := h.Store.Get(ctx, api.Ref{Kind: api.KindModelVersion, Environment: obj.Meta.Environment, Name: name}); err == nil {
+				continue
+			} else if !hasCode(err, api.ENOTFOUND) {
+				return err
+			}
 			return nil
 		}
 		if err != nil {
@@ -307,14 +316,19 @@ func (h *PipelineHandler) hash(path string) (string, error) {
 	return c.sum, nil
 }
 
-// teardown cancels the pipeline's active runs and removes the pipeline
-// once none is left running.
+// teardown cancels the pipeline's active runs, waits until they stopped,
+// deletes all of its runs (their teardown removes their directories;
+// registered artifacts live elsewhere and stay) and removes the pipeline
+// once none is left. Runs are matched by the pipeline's name and uid, so
+// the runs of an earlier pipeline of the same name are not this one's. The
+// audit log keeps the runs' history, and model versions keep their lineage
+// by run name.
 func (h *PipelineHandler) teardown(ctx context.Context, obj *store.Object, st api.TrainingPipelineStatus, now time.Time) error {
 	runs, err := listEnv(ctx, h.Store, api.KindPipelineRun, obj.Meta.Environment)
 	if err != nil {
 		return err
 	}
-	active := 0
+	var active, left int
 	for _, run := range runs {
 		var rs api.PipelineRunSpec
 		var rst api.PipelineRunStatus
@@ -324,27 +338,45 @@ func (h *PipelineHandler) teardown(ctx context.Context, obj *store.Object, st ap
 		if err := json.Unmarshal(run.Status, &rst); err != nil {
 			return fmt.Errorf("decoding status of %s: %w", run.Ref(), err)
 		}
-		if rs.PipelineUID != obj.Meta.UID || api.RunFinished(rst.Phase) {
+		if rs.Pipeline != obj.Meta.Name || rs.PipelineUID != obj.Meta.UID {
 			continue
 		}
-		active++
-		if rs.Cancel || run.Meta.DeletionRequestedAt != nil {
+		left++
+		if run.Meta.DeletionRequestedAt != nil {
 			continue
 		}
-		rs.Cancel = true
-		b, err := json.Marshal(rs)
-		if err != nil {
-			return err
+		if !api.RunFinished(rst.Phase) {
+			active++
+			if rs.Cancel {
+				continue
+			}
+			rs.Cancel = true
+			b, err := json.Marshal(rs)
+			if err != nil {
+				return err
+			}
+			if _, err := h.Store.UpdateSpec(ctx, run.Ref(), b, store.WriteOptions{Actor: "reconciler", IfMatch: run.Meta.ETag}); err != nil && !hasCode(err, api.ECONFLICT) {
+				return err
+			}
+			continue
 		}
-		if _, err := h.Store.UpdateSpec(ctx, run.Ref(), b, store.WriteOptions{Actor: "reconciler", IfMatch: run.Meta.ETag}); err != nil && !hasCode(err, api.ECONFLICT) {
+		// A finished run goes; the run reconciler removes its directory
+		// and then the run.
+		if _, err := h.Store.Delete(ctx, run.Ref(), true, store.WriteOptions{Actor: "reconciler", IfMatch: run.Meta.ETag}); err != nil && !hasCode(err, api.ECONFLICT) {
 			return err
 		}
 	}
-	if active == 0 {
+	if left == 0 {
 		return h.Store.Finalize(ctx, obj.Ref(), obj.Meta.UID, "reconciler")
 	}
-	st.Phase, st.Reason = api.PhaseDeleting, "CancellingRuns"
-	st.Message = fmt.Sprintf("waiting for %d active run(s) to stop", active)
+	st.Phase = api.PhaseDeleting
+	if active > 0 {
+		st.Reason = "CancellingRuns"
+		st.Message = fmt.Sprintf("waiting for %d active run(s) to stop before deleting the pipeline's %d run(s)", active, left)
+	} else {
+		st.Reason = "DeletingRuns"
+		st.Message = fmt.Sprintf("deleting the pipeline's %d run(s)", left)
+	}
 	st.Conditions = setCondition(st.Conditions, api.Condition{Type: api.ConditionReady, Status: api.ConditionFalse, Reason: "Deleting", Message: st.Message}, now)
 	return h.write(ctx, obj, st)
 }

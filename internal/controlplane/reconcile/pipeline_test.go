@@ -508,15 +508,40 @@ func TestPipeline_TeardownCancelsRuns(t *testing.T) {
 		r, _ := f.run(name)
 		return len(r.Status.Steps) == 1 && r.Status.Steps[0].Phase == api.PhaseRunning
 	})
+	// A run of an earlier pipeline of the same name is that one's history,
+	// not this one's to delete.
+	foreign := f.create(api.KindPipelineRun, "dev", "p-99",
+		api.PipelineRunSpec{Pipeline: "p", PipelineUID: "uid-of-an-earlier-p", Trigger: api.TriggerManual, PipelineSpec: pspec(sh("x", "true"))},
+		api.PipelineRunStatus{Status: api.Status{Phase: api.PhaseSucceeded, ObservedGeneration: 1}})
+	dir := f.layout.RunDir("dev", name)
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := f.st.Delete(f.ctx, ref, true, store.WriteOptions{Actor: "alice"}); err != nil {
 		t.Fatal(err)
+	}
+	// The run is cancelled first, and waited for.
+	f.passUntil("run cancelled", func() bool {
+		r, ok := f.run(name)
+		if !ok {
+			t.Fatalf("run %s deleted before it stopped", name)
+		}
+		return r.Spec.Cancel && r.Status.Phase == api.PhaseCancelled
+	})
+	if _, st := f.pipeline("p"); st.Phase != api.PhaseDeleting {
+		t.Errorf("pipeline phase %s while its runs go, want deleting", st.Phase)
 	}
 	f.passUntil("pipeline gone", func() bool {
 		_, err := f.st.Get(f.ctx, ref)
 		return isCode(err, api.ENOTFOUND)
 	})
-	r, ok := f.run(name)
-	if !ok || r.Status.Phase != api.PhaseCancelled || !r.Spec.Cancel {
-		t.Errorf("run %+v", r.Status)
+	if _, ok := f.run(name); ok {
+		t.Errorf("run %s survived its pipeline", name)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("run directory %s survived its pipeline: %v", dir, err)
+	}
+	if r, ok := f.run("p-99"); !ok || r.Obj.Meta.UID != foreign.Meta.UID {
+		t.Errorf("the earlier pipeline's run p-99 was deleted")
 	}
 }

@@ -33,7 +33,14 @@ type Reconciler struct {
 	wake     chan struct{}
 	passes   *prometheus.CounterVec
 	errors   *prometheus.CounterVec
+	holder   string
+	leaseTTL time.Duration
 }
+
+// DefaultLeaseTTL is how long a lease lasts when Config.LeaseTTL is not set:
+// the time after which another replica takes over the objects of one that
+// died.
+const DefaultLeaseTTL = 15 * time.Second
 
 // Config configures a Reconciler.
 type Config struct {
@@ -50,6 +57,14 @@ type Config struct {
 	// RunHandler runs pipeline runs. Either may be nil.
 	PipelineHandler Handler
 	RunHandler      Handler
+	// Holder, when set, names this replica in the leases it claims: every
+	// object is leased (store.Store.ClaimLeases) before a step on it, so
+	// replicas sharing one database never reconcile one object at once.
+	// Empty turns leases off, for a store that only one process uses.
+	Holder string
+	// LeaseTTL is how long a claimed lease lasts; a pass renews the leases
+	// of the objects it looks at. Zero means DefaultLeaseTTL.
+	LeaseTTL time.Duration
 }
 
 // New builds a Reconciler with the handlers of every kind.
@@ -59,6 +74,8 @@ func New(cfg Config) *Reconciler {
 		log:      cfg.Logger,
 		interval: cfg.Interval,
 		wake:     make(chan struct{}, 1),
+		holder:   cfg.Holder,
+		leaseTTL: cfg.LeaseTTL,
 		passes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mlopsd_reconcile_total", Help: "Reconcile steps by kind.",
 		}, []string{"kind"}),
@@ -71,6 +88,9 @@ func New(cfg Config) *Reconciler {
 	}
 	if r.interval <= 0 {
 		r.interval = 500 * time.Millisecond
+	}
+	if r.leaseTTL <= 0 {
+		r.leaseTTL = DefaultLeaseTTL
 	}
 	if cfg.Registry != nil {
 		cfg.Registry.MustRegister(r.passes, r.errors)
@@ -133,9 +153,20 @@ func (r *Reconciler) Pass(ctx context.Context) {
 			}
 			continue
 		}
-		for _, obj := range objs {
+		leases := r.newLeaseSet(objs)
+		for i, obj := range objs {
 			if ctx.Err() != nil {
 				return
+			}
+			held, err := leases.held(ctx, i)
+			if err != nil {
+				if ctx.Err() == nil {
+					r.log.ErrorContext(ctx, "claiming leases", "kind", kind, "err", err)
+				}
+				break
+			}
+			if !held {
+				continue
 			}
 			r.passes.WithLabelValues(kind).Inc()
 			if err := h.Reconcile(ctx, obj); err != nil {
@@ -150,6 +181,59 @@ func (r *Reconciler) Pass(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// Holder returns the name this reconciler claims leases under; "" when
+// leases are off.
+func (r *Reconciler) Holder() string { return r.holder }
+
+// ReleaseLeases gives up every lease this reconciler holds, so that another
+// replica takes its objects over at once rather than after the lease TTL.
+// Call it after Run returned.
+func (r *Reconciler) ReleaseLeases(ctx context.Context) error {
+	if r.holder == "" {
+		return nil
+	}
+	return r.store.ReleaseLeases(ctx, r.holder, nil)
+}
+
+// leaseSet tracks the leases of the objects of one kind in a pass. It claims
+// them all at once, and claims the rest again when a third of the TTL went
+// by, so that a long pass never works on an object whose lease ran out.
+type leaseSet struct {
+	r       *Reconciler
+	objs    []*store.Object
+	mine    map[string]bool
+	claimed time.Time
+}
+
+func (r *Reconciler) newLeaseSet(objs []*store.Object) *leaseSet {
+	return &leaseSet{r: r, objs: objs}
+}
+
+// held reports whether this replica holds the lease of objs[i], claiming the
+// leases of objs[i:] first when it has none or they grow old.
+func (l *leaseSet) held(ctx context.Context, i int) (bool, error) {
+	if l.r.holder == "" {
+		return true, nil
+	}
+	if l.mine == nil || time.Since(l.claimed) > l.r.leaseTTL/3 {
+		start := time.Now()
+		uids := make([]string, 0, len(l.objs)-i)
+		for _, obj := range l.objs[i:] {
+			uids = append(uids, obj.Meta.UID)
+		}
+		got, err := l.r.store.ClaimLeases(ctx, l.r.holder, uids, l.r.leaseTTL)
+		if err != nil {
+			return false, err
+		}
+		l.mine = make(map[string]bool, len(got))
+		for _, uid := range got {
+			l.mine[uid] = true
+		}
+		l.claimed = start
+	}
+	return l.mine[l.objs[i].Meta.UID], nil
 }
 
 // Watcher is a Handler that sees every object of its kind on every pass,

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
 )
@@ -38,11 +39,14 @@ func actorFrom(ctx context.Context) string {
 	return "anonymous"
 }
 
-// authed wraps a handler with bearer authentication. With no tokens
-// configured every caller is "anonymous" (development on loopback).
+// authed wraps a handler with bearer authentication. With -auth off and no
+// tokens configured every caller is "anonymous" (development on loopback);
+// with tokens configured each must present one of them. With -auth on the
+// configured tokens are admin tokens, and the others are looked up by
+// digest in the store's token table.
 func (s *Server) authed(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if len(s.auth.digests) == 0 {
+		if !s.rbac && len(s.auth.digests) == 0 {
 			next(w, r.WithContext(context.WithValue(r.Context(), actorKey{}, "anonymous")))
 			return
 		}
@@ -55,13 +59,44 @@ func (s *Server) authed(next http.HandlerFunc) http.HandlerFunc {
 		sum := sha256.Sum256([]byte(token))
 		for i, d := range s.auth.digests {
 			if subtle.ConstantTimeCompare(sum[:], d) == 1 {
-				next(w, r.WithContext(context.WithValue(r.Context(), actorKey{}, "token-"+strconv.Itoa(i+1))))
+				ctx := context.WithValue(r.Context(), actorKey{}, "token-"+strconv.Itoa(i+1))
+				ctx = context.WithValue(ctx, principalKey{}, principal{subject: api.SubjectAdmin})
+				next(w, r.WithContext(ctx))
+				return
+			}
+		}
+		if s.rbac {
+			// The lookup is by digest, so the comparison leaks nothing of
+			// stored tokens' secrets.
+			tok, err := s.store.FindToken(r.Context(), hex.EncodeToString(sum[:]))
+			switch {
+			case err == nil && !tok.Expired(time.Now()):
+				actor := tok.Subject
+				if actor != api.SubjectAdmin {
+					actor = "service-account:" + actor
+				}
+				ctx := context.WithValue(r.Context(), actorKey{}, actor)
+				ctx = context.WithValue(ctx, principalKey{}, principal{subject: tok.Subject})
+				next(w, r.WithContext(ctx))
+				return
+			case err == nil:
+				w.Header().Set("WWW-Authenticate", `Bearer realm="mlopsd", error="invalid_token"`)
+				s.writeError(w, r, api.Errorf(api.EUNAUTHORIZED, "", "bearer token %s expired at %s; issue a new one", tok.ID, tok.ExpiresAt.Format(time.RFC3339)))
+				return
+			case !isCode(err, api.ENOTFOUND):
+				s.writeError(w, r, err)
 				return
 			}
 		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="mlopsd"`)
 		s.writeError(w, r, api.NewError(api.EUNAUTHORIZED, "", "unknown bearer token; check the provider's token or MLOPS_TOKEN"))
 	}
+}
+
+// tokenDigest is how tokens are stored: hex SHA-256 of the secret.
+func tokenDigest(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
 }
 
 // bearerToken reads the token of an Authorization header. The scheme is

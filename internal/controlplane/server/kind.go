@@ -42,6 +42,9 @@ type kindHandler interface {
 	merge(before, after json.RawMessage, actor string, now time.Time) (json.RawMessage, error)
 	// checkDelete runs inside a delete's transaction and may refuse it.
 	checkDelete(ctx context.Context, v store.View, obj *store.Object) error
+	// dependentKinds lists, in order, the kinds of the children a forced
+	// delete removes first; nil when the kind cannot be force-deleted.
+	dependentKinds() []string
 }
 
 // kind is one resource kind's rules. Rules live here, in the control plane,
@@ -74,6 +77,10 @@ type kind[S any] struct {
 	// deleteCheck runs inside a delete's transaction, e.g. to refuse
 	// deleting an object that another one points at.
 	deleteCheck func(ctx context.Context, v store.View, obj *store.Object) error
+	// forceDeletes lists, in the order they are deleted, the kinds of the
+	// children (objects whose Parent is this one) that DELETE ?force=true
+	// removes before the object itself. Empty: the kind takes no force.
+	forceDeletes []string
 }
 
 func (k *kind[S]) segment() string { return k.name }
@@ -193,6 +200,8 @@ func (k *kind[S]) checkDelete(ctx context.Context, v store.View, obj *store.Obje
 	}
 	return k.deleteCheck(ctx, v, obj)
 }
+
+func (k *kind[S]) dependentKinds() []string { return k.forceDeletes }
 
 var nameRE = regexp.MustCompile(api.NamePattern)
 

@@ -58,7 +58,57 @@ func modelKind() *kind[api.ModelSpec] {
 			return oneOf("spec.task_type", s.TaskType, api.TaskTypes...)
 		},
 		initialStatus: func(*api.ModelSpec) any { return readyStatus(1, "model is registered") },
+		deleteCheck:   modelHasNoDependents,
+		// DELETE ...?force=true deletes these first, aliases before the
+		// versions they point at.
+		forceDeletes: []string{api.KindModelAlias, api.KindModelVersion},
 	}
+}
+
+// maxDependentsNamed is how many versions or aliases a refused model delete
+// names before it only counts the rest.
+const maxDependentsNamed = 5
+
+// modelHasNoDependents refuses to delete a model that still has versions or
+// aliases: they stand for registered artifacts, some of them registered by
+// pipeline runs and in no Terraform state. The message names them and both
+// ways out.
+func modelHasNoDependents(ctx context.Context, v store.View, obj *store.Object) error {
+	parent := api.KindModel + "/" + obj.Meta.Name
+	var parts []string
+	for _, d := range []struct{ kind, one, many string }{
+		{api.KindModelVersion, "version", "versions"},
+		{api.KindModelAlias, "alias", "aliases"},
+	} {
+		objs, err := v.ListAll(ctx, d.kind, obj.Meta.Environment)
+		if err != nil {
+			return err
+		}
+		var names []string
+		for _, o := range objs {
+			if o.Parent == parent {
+				names = append(names, strconv.Quote(o.Meta.Name))
+			}
+		}
+		if len(names) == 0 {
+			continue
+		}
+		what := d.many
+		if len(names) == 1 {
+			what = d.one
+		}
+		list := strings.Join(names[:min(len(names), maxDependentsNamed)], ", ")
+		if len(names) > maxDependentsNamed {
+			list += fmt.Sprintf(" and %d more", len(names)-maxDependentsNamed)
+		}
+		parts = append(parts, fmt.Sprintf("%d %s (%s)", len(names), what, list))
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	return api.Errorf(api.ECONFLICT, "",
+		"model %q in environment %q still has %s; delete them first, or delete with force (DELETE with ?force=true; Terraform: force_destroy = true), which deletes the model's aliases and versions too (registered artifact files stay)",
+		obj.Meta.Name, obj.Meta.Environment, strings.Join(parts, " and "))
 }
 
 func modelVersionKind() *kind[api.ModelVersionSpec] {

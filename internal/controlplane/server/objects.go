@@ -58,14 +58,14 @@ func (s *Server) objectHandler(k kindHandler, op string) http.HandlerFunc {
 	default:
 		panic("server: unknown operation " + op)
 	}
-	return s.authed(h(k))
+	return s.authed(s.authorizeObject(k, op, h(k)))
 }
 
 // target resolves the object ref of a request; the name is "" for
 // collection routes.
 func target(r *http.Request, k kindHandler) (api.Ref, error) {
 	ref := api.Ref{Kind: k.segment(), Name: r.PathValue("name")}
-	if k.segment() != api.KindEnvironment {
+	if !api.ClusterScoped(k.segment()) {
 		ref.Environment = r.PathValue("env")
 		if err := validateName("environment", ref.Environment); err != nil {
 			return api.Ref{}, err
@@ -172,6 +172,18 @@ func (s *Server) handleCreate(k kindHandler) http.HandlerFunc {
 		if spec, err = k.merge(nil, spec, opts.Actor, clock()); err != nil {
 			s.writeError(w, r, err)
 			return
+		}
+		if k.segment() == api.KindModelVersion {
+			if err := s.authorizeApproval(r.Context(), ref.Environment, nil, spec); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
+		if k.segment() == api.KindServiceAccount {
+			if err := validateServiceAccountName(body.Name); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
 		}
 		parent, status, err := k.prepare(spec)
 		if err != nil {
@@ -295,7 +307,17 @@ func (s *Server) handleDelete(k kindHandler) http.HandlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
-		opts, err := s.writeOptions(r, nil)
+		force, err := forceParam(r, k)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		var canonical []byte
+		if force {
+			// The same key with and without force is not the same request.
+			canonical = []byte(api.QueryForce + "=true")
+		}
+		opts, err := s.writeOptions(r, canonical)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -304,6 +326,14 @@ func (s *Server) handleDelete(k kindHandler) http.HandlerFunc {
 			return k.checkDelete(ctx, v, before)
 		}
 		res, err := s.store.Delete(r.Context(), ref, k.graceful(), opts)
+		// A forced delete first tries the plain one: a retried request is
+		// answered from its idempotency record before anything else is
+		// deleted, and an object without children needs nothing more.
+		if force && isCode(err, api.ECONFLICT) {
+			if err = s.deleteDependents(r.Context(), k, ref, opts); err == nil {
+				res, err = s.store.Delete(r.Context(), ref, k.graceful(), opts)
+			}
+		}
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -317,6 +347,84 @@ func (s *Server) handleDelete(k kindHandler) http.HandlerFunc {
 		}
 		s.notify(k.segment())
 		s.sendObject(w, r, k, res.Object, http.StatusAccepted, res.Replayed)
+	}
+}
+
+// forceParam reads the force query parameter of a delete. Only kinds with
+// dependent kinds take it.
+func forceParam(r *http.Request, k kindHandler) (bool, error) {
+	v := r.URL.Query().Get(api.QueryForce)
+	if v == "" {
+		return false, nil
+	}
+	force, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, api.Errorf(api.EINVALID, api.QueryForce, "%s=%q is not a boolean; use %s=true or leave it out", api.QueryForce, v, api.QueryForce)
+	}
+	if force && len(k.dependentKinds()) == 0 {
+		return false, api.Errorf(api.EINVALID, api.QueryForce, "%s cannot be deleted with force; only models take %s=true (it deletes their aliases and versions first)", k.segment(), api.QueryForce)
+	}
+	return force, nil
+}
+
+// deleteDependents deletes the children of ref that a forced delete removes
+// first, kind by kind in the order the kind lists them (a model's aliases,
+// then its versions), each as a delete of its own: checked by its kind's
+// rules and audited under the caller's name. It stops at the first refusal;
+// repeating the forced delete continues where it stopped. A stale If-Match
+// deletes nothing.
+func (s *Server) deleteDependents(ctx context.Context, k kindHandler, ref api.Ref, opts store.WriteOptions) error {
+	obj, err := s.store.Get(ctx, ref)
+	if isCode(err, api.ENOTFOUND) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if opts.IfMatch != "" && opts.IfMatch != obj.Meta.ETag {
+		return api.Errorf(api.ECONFLICT, "",
+			"%s changed since it was read (If-Match %q, current etag %q); refresh and retry", ref, opts.IfMatch, obj.Meta.ETag)
+	}
+	parent := ref.Kind + "/" + ref.Name
+	for _, kind := range k.dependentKinds() {
+		child := s.kinds[kind]
+		children, err := s.listAll(ctx, kind, ref.Environment)
+		if err != nil {
+			return err
+		}
+		for _, c := range children {
+			if c.Parent != parent {
+				continue
+			}
+			_, err := s.store.Delete(ctx, c.Ref(), child.graceful(), store.WriteOptions{
+				Actor: opts.Actor,
+				Check: func(ctx context.Context, v store.View, before, _ *store.Object) error {
+					return child.checkDelete(ctx, v, before)
+				},
+			})
+			if err != nil {
+				return err
+			}
+			s.notify(kind)
+		}
+	}
+	return nil
+}
+
+// listAll returns every object of kind in env, page by page.
+func (s *Server) listAll(ctx context.Context, kind, env string) ([]*store.Object, error) {
+	var out []*store.Object
+	opts := api.ListOptions{Limit: api.MaxPageSize}
+	for {
+		objs, next, err := s.store.List(ctx, kind, env, opts)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, objs...)
+		if next == "" {
+			return out, nil
+		}
+		opts.PageToken = next
 	}
 }
 
@@ -348,6 +456,11 @@ func (s *Server) mergeAndUpdate(ctx context.Context, k kindHandler, ref api.Ref,
 		merged, err := k.merge(cur.Spec, spec, opts.Actor, clock())
 		if err != nil {
 			return nil, err
+		}
+		if k.segment() == api.KindModelVersion {
+			if err := s.authorizeApproval(ctx, ref.Environment, cur.Spec, merged); err != nil {
+				return nil, err
+			}
 		}
 		opts.Check = func(ctx context.Context, v store.View, before, after *store.Object) error {
 			if before.Meta.ETag != cur.Meta.ETag {

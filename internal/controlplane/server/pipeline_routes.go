@@ -23,9 +23,9 @@ const maxLogBytes = 8 << 20
 // generic object routes, by operation ID.
 func (s *Server) pipelineRunHandlers() map[string]http.HandlerFunc {
 	return map[string]http.HandlerFunc{
-		api.OpIDStartPipelineRun:   s.authed(s.handleStartPipelineRun),
-		api.OpIDCancelPipelineRun:  s.authed(s.handleCancelPipelineRun),
-		api.OpIDGetPipelineRunLogs: s.authed(s.handleGetPipelineRunLogs),
+		api.OpIDStartPipelineRun:   s.authed(s.requireRole(api.RoleInvoker, s.handleStartPipelineRun)),
+		api.OpIDCancelPipelineRun:  s.authed(s.requireRole(api.RoleInvoker, s.handleCancelPipelineRun)),
+		api.OpIDGetPipelineRunLogs: s.authed(s.requireRole(api.RoleViewer, s.handleGetPipelineRunLogs)),
 	}
 }
 

@@ -39,8 +39,8 @@ var (
 func trainingPipelineKind() *kind[api.TrainingPipelineSpec] {
 	return &kind[api.TrainingPipelineSpec]{
 		name: api.KindTrainingPipeline,
-		// Deleting a pipeline cancels its active runs first; the runs
-		// themselves stay as history.
+		// Deleting a pipeline cancels its active runs, then deletes all
+		// of its runs before it goes (reconcile.PipelineHandler).
 		teardown:   true,
 		validate:   validateTrainingPipeline,
 		crossCheck: trainingPipelineRefsCheck,

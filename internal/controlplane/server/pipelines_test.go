@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -317,18 +318,92 @@ func TestTrainingPipeline_DeleteCancelsRuns(t *testing.T) {
 	}
 	wantError(t, c.do(http.MethodPost, runsPath("p"), nil), http.StatusConflict, api.ECONFLICT, "")
 	c.waitFor(objPath("dev", api.KindTrainingPipeline, "p"), runTimeout, func(r response) bool { return r.Status == http.StatusNotFound })
-	// The run stays as history, cancelled.
-	run := waitRun(c, "p-1", runFinished)
-	if run.Status.Phase != api.PhaseCancelled || run.Spec.Pipeline != "p" {
-		t.Errorf("run %+v", run.Status)
+	// The run was cancelled, then deleted with the pipeline: nothing is
+	// left to keep the environment from being deleted.
+	wantError(t, c.do(http.MethodGet, objPath("dev", api.KindPipelineRun, "p-1"), nil), http.StatusNotFound, api.ENOTFOUND, "")
+	var cancelled bool
+	for _, rec := range decode[api.AuditRecordList](t, c.must(http.StatusOK, http.MethodGet, "/v1/audit", nil)).Items {
+		cancelled = cancelled || rec.Kind == api.KindPipelineRun && rec.Name == "p-1" && rec.Action == api.AuditUpdate && rec.Actor == "reconciler"
 	}
-	// A new pipeline of the same name does not count the old run as its own.
-	createPipeline(c, "p", pipelineSpec(shStep("quick", "true")))
-	if run := startRun(c, "p", nil); run.Metadata.Name != "p-2" {
-		t.Errorf("new pipeline's first run is %s, want p-2 (p-1 is taken)", run.Metadata.Name)
+	if !cancelled {
+		t.Errorf("the audit log does not record that the reconciler cancelled p-1")
 	}
-	r = c.waitFor(objPath("dev", api.KindTrainingPipeline, "p"), runTimeout, func(r response) bool {
-		return decode[api.TrainingPipeline](t, r).Status.LastRun == "p-2"
+}
+
+// TestTrainingPipeline_DeleteRemovesRuns deletes a pipeline whose finished
+// runs registered a model version: the runs and their directories go, the
+// version and its artifact stay, the audit log keeps the runs' history,
+// and the environment holds nothing that the model's owner did not make.
+func TestTrainingPipeline_DeleteRemovesRuns(t *testing.T) {
+	t.Parallel()
+	c, srv := pipelineFixture(t, 2)
+	train := shStep("train", `echo '{"w": 1}' > "$MLOPS_OUTPUT_DIR/model.json"`)
+	p := createPipeline(c, "p", pipelineSpec(train))
+	startRun(c, "p", nil)
+	if run := waitRun(c, "p-1", runFinished); run.Status.Phase != api.PhaseSucceeded || run.Status.ModelVersion != "p-1" {
+		t.Fatalf("run p-1: %s, version %q (%s)", run.Status.Phase, run.Status.ModelVersion, run.Status.Message)
+	}
+	// A second pipeline's run in the same environment is not p's to delete.
+	createPipeline(c, "other", pipelineSpec(shStep("say", "echo hi")))
+	startRun(c, "other", nil)
+	waitRun(c, "other-1", runFinished)
+	startRun(c, "p", nil)
+	waitRun(c, "p-2", runFinished)
+	dirs := []string{srv.RunsDir + "/dev/p-1", srv.RunsDir + "/dev/p-2"}
+	for _, dir := range dirs {
+		if _, err := os.Stat(dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	version := decode[api.ModelVersion](t, c.must(http.StatusOK, http.MethodGet, objPath("dev", api.KindModelVersion, "p-1"), nil))
+
+	c.must(http.StatusAccepted, http.MethodDelete, objPath("dev", api.KindTrainingPipeline, "p"), nil)
+	c.waitFor(objPath("dev", api.KindTrainingPipeline, "p"), runTimeout, func(r response) bool { return r.Status == http.StatusNotFound })
+	for _, run := range []string{"p-1", "p-2"} {
+		wantError(t, c.do(http.MethodGet, objPath("dev", api.KindPipelineRun, run), nil), http.StatusNotFound, api.ENOTFOUND, "")
+	}
+	for _, dir := range dirs {
+		if _, err := os.Stat(dir); !os.IsNotExist(err) {
+			t.Errorf("run directory %s survived the pipeline: %v", dir, err)
+		}
+	}
+	c.must(http.StatusOK, http.MethodGet, objPath("dev", api.KindPipelineRun, "other-1"), nil)
+	// The version keeps its lineage by name, and its artifact.
+	kept := decode[api.ModelVersion](t, c.must(http.StatusOK, http.MethodGet, objPath("dev", api.KindModelVersion, "p-1"), nil))
+	if kept.Spec.Lineage.PipelineRun != "p-1" || kept.Metadata.UID != version.Metadata.UID {
+		t.Errorf("version after the pipeline's delete: %+v", kept)
+	}
+	if _, err := os.Stat(strings.TrimPrefix(kept.Spec.ArtifactURI, "file://")); err != nil {
+		t.Errorf("registered artifact is gone: %v", err)
+	}
+	// The audit log keeps the runs' history: created, then deleted by the reconciler.
+	actions := map[string][]string{}
+	for _, rec := range decode[api.AuditRecordList](t, c.must(http.StatusOK, http.MethodGet, "/v1/audit?limit="+strconv.Itoa(api.MaxPageSize), nil)).Items {
+		if rec.Kind == api.KindPipelineRun {
+			actions[rec.Name] = append(actions[rec.Name], rec.Action+"/"+rec.Actor)
+		}
+	}
+	for _, run := range []string{"p-1", "p-2"} {
+		if got := strings.Join(actions[run], " "); got != "create/anonymous delete_requested/reconciler delete/reconciler" {
+			t.Errorf("audit of %s: %s", run, got)
+		}
+	}
+
+	// A new pipeline of the same name starts over, but skips the names of
+	// versions its predecessor's runs registered: each run registers its
+	// version under its own name.
+	p2 := createPipeline(c, "p", pipelineSpec(train))
+	if p2.Metadata.UID == p.Metadata.UID {
+		t.Fatal("recreated pipeline has the old uid")
+	}
+	if run := startRun(c, "p", nil); run.Metadata.Name != "p-3" {
+		t.Errorf("new pipeline's first run is %s, want p-3 (model versions p-1 and p-2 exist)", run.Metadata.Name)
+	}
+	if run := waitRun(c, "p-3", runFinished); run.Status.Phase != api.PhaseSucceeded || run.Status.ModelVersion != "p-3" {
+		t.Errorf("run p-3: %s, version %q (%s)", run.Status.Phase, run.Status.ModelVersion, run.Status.Message)
+	}
+	r := c.waitFor(objPath("dev", api.KindTrainingPipeline, "p"), runTimeout, func(r response) bool {
+		return decode[api.TrainingPipeline](t, r).Status.LastRun == "p-3"
 	})
 	if st := decode[api.TrainingPipeline](t, r).Status; st.RunCount != 1 {
 		t.Errorf("run_count %d, want 1", st.RunCount)

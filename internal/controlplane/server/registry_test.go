@@ -3,6 +3,7 @@ package server_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -476,8 +477,8 @@ func TestModelAlias(t *testing.T) {
 
 	t.Run("DeleteModelWithVersions", func(t *testing.T) {
 		e := wantError(t, alice.do(http.MethodDelete, objPath("dev", api.KindModel, "churn"), nil), http.StatusConflict, api.ECONFLICT, "")
-		if !strings.Contains(e.Message, "model-versions/churn-1") {
-			t.Errorf("message %q does not name the versions", e.Message)
+		if !strings.Contains(e.Message, `versions ("churn-1", "churn-2")`) || !strings.Contains(e.Message, "force_destroy = true") {
+			t.Errorf("message %q does not name the versions and the fix", e.Message)
 		}
 	})
 
@@ -540,5 +541,106 @@ func TestRegistry_BecomesReady(t *testing.T) {
 	c.waitFor(objPath("dev", api.KindModelVersion, "churn-1"), 5*time.Second, func(r response) bool {
 		got := decode[api.ModelVersion](t, r)
 		return got.Status.Settled(updated.Metadata.Generation) && got.Status.Phase == api.PhaseReady
+	})
+}
+
+// TestModel_DeleteWithDependents: a model with versions or aliases is not
+// deleted unless the caller asks for force, which deletes the aliases, the
+// versions and the model, each an audited delete of its own.
+func TestModel_DeleteWithDependents(t *testing.T) {
+	t.Parallel()
+	c := registryFixture(t, mlopsdtest.WithTokens("alice-token"))
+	createModel(c, "fraud")
+	createVersion(c, "churn-1", versionSpec("churn"))
+	createVersion(c, "churn-2", versionSpec("churn"))
+	createVersion(c, "fraud-1", versionSpec("fraud"))
+	if r := createChampion(c, "churn", "churn-1"); r.Status != http.StatusCreated {
+		t.Fatalf("alias: %s", r)
+	}
+	model := objPath("dev", api.KindModel, "churn")
+
+	t.Run("RefusedWithoutForce", func(t *testing.T) {
+		e := wantError(t, c.do(http.MethodDelete, model, nil), http.StatusConflict, api.ECONFLICT, "")
+		for _, want := range []string{`model "churn" in environment "dev" still has`, `2 versions ("churn-1", "churn-2")`, `1 alias ("churn-champion")`,
+			"delete them first, or delete with force", "force=true", "force_destroy = true"} {
+			if !strings.Contains(e.Message, want) {
+				t.Errorf("message %q lacks %q", e.Message, want)
+			}
+		}
+		wantError(t, c.do(http.MethodDelete, model+"?force=false", nil), http.StatusConflict, api.ECONFLICT, "")
+	})
+	t.Run("BadForce", func(t *testing.T) {
+		wantError(t, c.do(http.MethodDelete, model+"?force=yes-please", nil), http.StatusBadRequest, api.EINVALID, api.QueryForce)
+		e := wantError(t, c.do(http.MethodDelete, envPath("dev")+"?force=true", nil), http.StatusBadRequest, api.EINVALID, api.QueryForce)
+		if !strings.Contains(e.Message, "only models") {
+			t.Errorf("message %q", e.Message)
+		}
+	})
+	t.Run("StaleIfMatchDeletesNothing", func(t *testing.T) {
+		wantError(t, c.do(http.MethodDelete, model+"?force=true", nil, api.HeaderIfMatch, `"stale"`), http.StatusConflict, api.ECONFLICT, "")
+		getVersion(c, "churn-1")
+		c.must(http.StatusOK, http.MethodGet, objPath("dev", api.KindModelAlias, "churn-champion"), nil)
+	})
+	t.Run("Force", func(t *testing.T) {
+		r := c.must(http.StatusNoContent, http.MethodDelete, model+"?force=true", nil, api.HeaderIdempotencyKey, "force-1")
+		if r.Header.Get(api.HeaderIdempotentReplay) != "" {
+			t.Errorf("first forced delete marked as a replay")
+		}
+		for _, p := range []string{model, objPath("dev", api.KindModelVersion, "churn-1"), objPath("dev", api.KindModelVersion, "churn-2"), objPath("dev", api.KindModelAlias, "churn-champion")} {
+			wantError(t, c.do(http.MethodGet, p, nil), http.StatusNotFound, api.ENOTFOUND, "")
+		}
+		// Another model's versions are not this one's.
+		getVersion(c, "fraud-1")
+		// A retry is answered from the first call's record.
+		r = c.must(http.StatusNoContent, http.MethodDelete, model+"?force=true", nil, api.HeaderIdempotencyKey, "force-1")
+		if r.Header.Get(api.HeaderIdempotentReplay) != "true" {
+			t.Errorf("retried forced delete is not a replay")
+		}
+		// The same key without force is another request.
+		wantError(t, c.do(http.MethodDelete, model, nil, api.HeaderIdempotencyKey, "force-1"), http.StatusConflict, api.ECONFLICT, "")
+		// Each object went in a delete of its own, aliases first, by the caller.
+		var got []string
+		for _, rec := range decode[api.AuditRecordList](t, c.must(http.StatusOK, http.MethodGet, "/v1/audit", nil)).Items {
+			if rec.Action == api.AuditDelete {
+				got = append(got, rec.Kind+"/"+rec.Name+"/"+rec.Actor)
+			}
+		}
+		want := "model-aliases/churn-champion/token-1 model-versions/churn-1/token-1 model-versions/churn-2/token-1 models/churn/token-1"
+		if strings.Join(got, " ") != want {
+			t.Errorf("audited deletes %q, want %q", got, want)
+		}
+	})
+	t.Run("Documented", func(t *testing.T) {
+		var doc struct {
+			Paths map[string]map[string]struct {
+				Parameters []struct {
+					Name   string         `json:"name"`
+					In     string         `json:"in"`
+					Schema map[string]any `json:"schema"`
+				} `json:"parameters"`
+			} `json:"paths"`
+		}
+		if err := json.Unmarshal(c.must(http.StatusOK, http.MethodGet, "/openapi.json", nil).Body, &doc); err != nil {
+			t.Fatal(err)
+		}
+		has := func(path string) bool {
+			for _, p := range doc.Paths[path]["delete"].Parameters {
+				if p.Name == api.QueryForce && p.In == "query" && p.Schema["type"] == "boolean" {
+					return true
+				}
+			}
+			return false
+		}
+		if !has("/v1/environments/{env}/models/{name}") {
+			t.Errorf("/openapi.json does not document force on deleteModel: %+v", doc.Paths["/v1/environments/{env}/models/{name}"])
+		}
+		if has("/v1/environments/{env}/model-versions/{name}") {
+			t.Errorf("/openapi.json documents force on deleteModelVersion, which refuses it")
+		}
+	})
+	t.Run("ForceWithoutDependents", func(t *testing.T) {
+		c.must(http.StatusNoContent, http.MethodDelete, objPath("dev", api.KindModel, "gone")+"?force=true", nil)
+		createModel(c, "empty")
+		c.must(http.StatusNoContent, http.MethodDelete, objPath("dev", api.KindModel, "empty")+"?force=true", nil)
 	})
 }

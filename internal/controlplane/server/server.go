@@ -32,6 +32,10 @@ type Config struct {
 	// means authentication is off (the loopback development default) and
 	// every caller acts as "anonymous".
 	TokenSHA256 []string
+	// RBAC turns on the token table and role-based authorization (mlopsd
+	// -auth on): every request needs a token, TokenSHA256 tokens act as
+	// admin, and other tokens are looked up in the store.
+	RBAC bool
 	// Notify is called after a write of kind, so reconcilers start at once
 	// instead of at their next tick. Optional.
 	Notify func(kind string)
@@ -49,6 +53,7 @@ type Server struct {
 	reg     *prometheus.Registry
 	metrics *serverMetrics
 	auth    *authenticator
+	rbac    bool
 	notifyF func(kind string)
 	version string
 	kinds   map[string]kindHandler
@@ -63,6 +68,7 @@ func New(cfg Config) *Server {
 		log:     cfg.Logger,
 		reg:     cfg.Registry,
 		auth:    newAuthenticator(cfg.TokenSHA256),
+		rbac:    cfg.RBAC,
 		notifyF: cfg.Notify,
 		version: cfg.Version,
 		mux:     http.NewServeMux(),
@@ -85,6 +91,8 @@ func New(cfg Config) *Server {
 		api.KindModelAlias:       modelAliasKind(),
 		api.KindTrainingPipeline: trainingPipelineKind(),
 		api.KindPipelineRun:      pipelineRunKind(),
+		api.KindServiceAccount:   serviceAccountKind(),
+		api.KindRoleBinding:      roleBindingKind(),
 	}
 	s.routes()
 	return s
@@ -105,10 +113,11 @@ func (s *Server) notify(kind string) {
 // the two in step.
 func (s *Server) routes() {
 	handlers := map[string]http.HandlerFunc{
-		"healthz":   s.handleHealthz,
-		"readyz":    s.handleReadyz,
-		"openapi":   s.handleOpenAPI,
-		"listAudit": s.authed(s.handleListAudit),
+		"healthz":                        s.handleHealthz,
+		"readyz":                         s.handleReadyz,
+		"openapi":                        s.handleOpenAPI,
+		"listAudit":                      s.authed(s.handleListAudit),
+		api.OpIDIssueServiceAccountToken: s.authed(s.handleIssueToken),
 	}
 	for id, h := range s.pipelineRunHandlers() {
 		handlers[id] = h
@@ -212,41 +221,4 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, api.OpenAPI(s.version))
-}
-
-func (s *Server) handleListAudit(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	var after int64
-	limit := api.DefaultPageSize
-	if v := q.Get("after_seq"); v != "" {
-		n, err := parseInt(v)
-		if err != nil || n < 0 {
-			s.writeError(w, r, api.NewError(api.EINVALID, "after_seq", "after_seq must be a whole number >= 0"))
-			return
-		}
-		after = n
-	}
-	if v := q.Get("limit"); v != "" {
-		n, err := parseInt(v)
-		if err != nil || n < 1 || n > api.MaxPageSize {
-			s.writeError(w, r, api.Errorf(api.EINVALID, "limit", "limit must be a whole number from 1 to %d", api.MaxPageSize))
-			return
-		}
-		limit = int(n)
-	}
-	recs, err := s.store.ListAudit(r.Context(), after, limit)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	out := api.AuditRecordList{Items: recs}
-	// A full page may be followed by more; the token is the last seq, which
-	// the caller passes back as after_seq.
-	if len(recs) == limit {
-		out.NextPageToken = formatInt(recs[len(recs)-1].Seq)
-	}
-	if out.Items == nil {
-		out.Items = []api.AuditRecord{}
-	}
-	writeJSON(w, http.StatusOK, out)
 }

@@ -13,6 +13,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"iter"
 	"time"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
@@ -56,8 +57,9 @@ type WriteOptions struct {
 	// fails with ECONFLICT.
 	IfMatch string
 	// Check, when set, runs inside the write's transaction after the current
-	// object (nil on create) was read and before anything is written. Any
-	// error it returns aborts the write and is returned as is.
+	// object (nil on create) was read and before anything is written; for a
+	// Delete, before the store looks for dependents. Any error it returns
+	// aborts the write and is returned as is.
 	Check func(ctx context.Context, v View, before, after *Object) error
 }
 
@@ -133,6 +135,50 @@ type Store interface {
 	// most limit of them.
 	ListAudit(ctx context.Context, afterSeq int64, limit int) ([]api.AuditRecord, error)
 
+	// ClaimLeases takes or renews, for holder, the lease of each object
+	// whose uid is in uids, valid until ttl from the transaction's time, and
+	// returns the uids whose lease holder now has, in the order given. A
+	// lease can be taken when nobody holds it or its expiry has passed; its
+	// holder renews it. A uid held by someone else, being claimed by someone
+	// else at this very moment, or naming no object is left out.
+	//
+	// Reconcilers of several mlopsd replicas on one database claim each
+	// object before a step on it, so each object is reconciled by one
+	// replica at a time, and a replica that died loses its leases after ttl.
+	// Expiry is judged by the clocks of the replicas, which must agree to
+	// well within ttl. A lease goes away with its object.
+	ClaimLeases(ctx context.Context, holder string, uids []string, ttl time.Duration) ([]string, error)
+
+	// ReleaseLeases gives up the leases holder has on uids, or on every
+	// object when uids is nil, so that another replica can take them at
+	// once. Leases held by others are left alone.
+	ReleaseLeases(ctx context.Context, holder string, uids []string) error
+
+	// QueryAudit returns the audit records q selects, oldest first. Returns
+	// EINVALID (field "limit") for a limit outside 0..api.MaxPageSize.
+	QueryAudit(ctx context.Context, q api.AuditQuery) ([]api.AuditRecord, error)
+
+	// ExportAudit yields every audit record with Seq > afterSeq, oldest
+	// first, page by page; an error ends the sequence.
+	ExportAudit(ctx context.Context, afterSeq int64) iter.Seq2[api.AuditRecord, error]
+
+	// VerifyAudit checks the audit log's hash chain and returns the first
+	// record that breaks it, or nil when the log is intact.
+	VerifyAudit(ctx context.Context) (*AuditBreak, error)
+
+	// CreateToken stores a bearer token by its digest and audits it as a
+	// create of kind "tokens" named by the subject, with the token's id as
+	// uid, made by actor. Returns EALREADYEXISTS when the digest or id is
+	// taken.
+	CreateToken(ctx context.Context, tok Token, actor string) error
+
+	// FindToken returns the token with the hex SHA-256 digest, expired or
+	// not, or ENOTFOUND.
+	FindToken(ctx context.Context, sha256Hex string) (*Token, error)
+
+	// CountTokens returns how many tokens are stored.
+	CountTokens(ctx context.Context) (int, error)
+
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 
@@ -143,3 +189,33 @@ type Store interface {
 // Clock returns the current time; stores take it once per transaction so
 // every timestamp written by one write agrees.
 type Clock func() time.Time
+
+// AuditBreak is where the audit log's hash chain breaks.
+type AuditBreak struct {
+	// Seq is the first record that does not fit the chain.
+	Seq int64
+	// Reason says how it does not fit.
+	Reason string
+	// Record is the record as stored.
+	Record api.AuditRecord
+}
+
+// Token is a bearer token of mlopsd -auth on. Only the digest of its secret
+// is stored.
+type Token struct {
+	// SHA256 is the hex SHA-256 digest of the secret.
+	SHA256 string
+	// ID names the token in logs and audit records without revealing it.
+	ID string
+	// Subject is "admin" or the name of a service account.
+	Subject string
+	// CreatedAt is when the token was made; zero means now on create.
+	CreatedAt time.Time
+	// ExpiresAt is when the token stops working; zero for never.
+	ExpiresAt time.Time
+}
+
+// Expired reports whether the token no longer works at now.
+func (t *Token) Expired(now time.Time) bool {
+	return !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt)
+}

@@ -82,6 +82,8 @@ func Open(dsn string, opts ...Option) (*DB, error) {
 		BinaryKeys:   true,
 		BeginWrite:   db.beginWrite,
 		BeginRead:    db.beginRead,
+		BeginLease:   db.beginLease,
+		LockClause:   " FOR UPDATE SKIP LOCKED",
 	}, opts...)
 
 	db.pool = stdlib.OpenDB(*cfg)
@@ -178,4 +180,11 @@ func (db *DB) beginWrite(ctx context.Context) (*sql.Tx, error) {
 // beginRead starts a read-only transaction on one snapshot.
 func (db *DB) beginRead(ctx context.Context) (*sql.Tx, error) {
 	return db.pool.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+}
+
+// beginLease starts a READ COMMITTED transaction without the write lock:
+// claims lock the lease rows they change (FOR UPDATE SKIP LOCKED, and the
+// primary key for inserts), so they need not wait for the API's writes.
+func (db *DB) beginLease(ctx context.Context) (*sql.Tx, error) {
+	return db.pool.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 }

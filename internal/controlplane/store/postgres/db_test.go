@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +27,12 @@ func TestConformance(t *testing.T) {
 		NewDatabase: func(t *testing.T) string { return pgtest.Start(t) },
 		Open: func(dsn string, clock store.Clock) (store.Store, error) {
 			return postgres.Open(dsn, postgres.WithClock(clock))
+		},
+		ExecSQL: func(t *testing.T, dsn, query string) {
+			t.Helper()
+			if _, err := mustSQL(t, dsn).Exec(query); err != nil {
+				t.Fatalf("%s: %v", query, err)
+			}
 		},
 	})
 }
@@ -140,8 +148,17 @@ func TestMigrate(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(names, ","); got != "0001_init.sql 27" {
-		t.Errorf("schema_migrations = %q, want 0001_init.sql applied once with a timestamp", got)
+	files, err := filepath.Glob("migrations/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("listing migrations: %v", err)
+	}
+	sort.Strings(files)
+	var want []string
+	for _, f := range files {
+		want = append(want, filepath.Base(f)+" 27")
+	}
+	if got := strings.Join(names, ","); got != strings.Join(want, ",") {
+		t.Errorf("schema_migrations = %q, want %q: each migration applied once with a timestamp", got, strings.Join(want, ","))
 	}
 }
 

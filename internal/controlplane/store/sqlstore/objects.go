@@ -225,9 +225,9 @@ func createObject(ctx context.Context, tx *tx, obj *store.Object, check checkFun
 // environment exists and is not being deleted. Environments themselves live
 // in no environment.
 func checkEnvironmentUsable(ctx context.Context, tx *tx, ref api.Ref) error {
-	if ref.Kind == api.KindEnvironment {
+	if api.ClusterScoped(ref.Kind) {
 		if ref.Environment != "" {
-			return api.NewError(api.EINVALID, "environment", "an environment does not belong to an environment; leave environment empty")
+			return api.Errorf(api.EINVALID, "environment", "%s do not belong to an environment; leave environment empty", ref.Kind)
 		}
 		return nil
 	}
@@ -304,10 +304,13 @@ func deleteObject(ctx context.Context, tx *tx, ref api.Ref, graceful bool, opts 
 	if graceful && before.Meta.DeletionRequestedAt != nil {
 		return &store.Result{Object: before}, nil
 	}
-	if err := checkNoDependents(ctx, tx, before); err != nil {
+	// The caller's check runs first, so a kind can refuse with a message of
+	// its own that names its dependents and the fix (a model's versions and
+	// aliases, and force); the generic refusal below stays the backstop.
+	if err := runCheck(ctx, tx, opts.Check, before, nil); err != nil {
 		return nil, err
 	}
-	if err := runCheck(ctx, tx, opts.Check, before, nil); err != nil {
+	if err := checkNoDependents(ctx, tx, before); err != nil {
 		return nil, err
 	}
 

@@ -41,6 +41,16 @@ type Config struct {
 	// run, in this process or any other: the checks a write makes, the
 	// idempotency key lookup and the audit seq (max+1) rely on it.
 	BeginWrite func(ctx context.Context) (*sql.Tx, error)
+	// BeginLease starts the transaction in which leases are claimed and
+	// released (ClaimLeases). It must see every lease committed before it
+	// and lock what LockClause locks; nil means BeginWrite. PostgreSQL
+	// passes a READ COMMITTED transaction without the write lock, so leases
+	// never queue behind the writes of the API.
+	BeginLease func(ctx context.Context) (*sql.Tx, error)
+	// LockClause ends the query that reads the lease rows to claim, e.g.
+	// " FOR UPDATE SKIP LOCKED"; empty where the transaction alone keeps
+	// other claims out (SQLite's single writer).
+	LockClause string
 	// BeginRead starts a transaction in which every query sees one snapshot.
 	BeginRead func(ctx context.Context) (*sql.Tx, error)
 	// Clock gives the time of each write transaction; nil means the system
@@ -244,11 +254,22 @@ func (s *Store) migrateFile(ctx context.Context, migrations fs.FS, file string) 
 	if _, err := tx.sqlTx.ExecContext(ctx, string(body)); err != nil {
 		return tx.errorf("migration %s: %w", name, err)
 	}
+	if step := goMigrations[name]; step != nil {
+		if err := step(ctx, tx); err != nil {
+			return err
+		}
+	}
 	if _, err := tx.exec(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`,
 		name, formatTime(tx.now)); err != nil {
 		return tx.errorf("migration %s: %w", name, err)
 	}
 	return tx.commit()
+}
+
+// goMigrations are steps in Go that run right after the SQL migration of
+// the same name, in its transaction, for what SQL cannot do portably.
+var goMigrations = map[string]func(ctx context.Context, tx *tx) error{
+	"0003_audit_chain.sql": chainAudit,
 }
 
 // timeFormat is how timestamps are stored: UTC, fixed width and with

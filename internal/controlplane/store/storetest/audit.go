@@ -79,6 +79,18 @@ func (s *suite) testListAudit(t *testing.T) {
 			UID: env.Meta.UID, Generation: 1, BeforeDigest: envDigest},
 	}
 
+	// The hashes are checked by testAuditChain; here they are only carried
+	// over, after checking that each record links to the one before.
+	got := mustAudit(t, db)
+	for i := range want {
+		if i < len(got) {
+			want[i].Hash = got[i].Hash
+			if i > 0 {
+				want[i].PrevHash = got[i-1].Hash
+			}
+		}
+	}
+
 	t.Run("All", func(t *testing.T) {
 		wantEqual(t, "audit log", mustAudit(t, db), want)
 	})

@@ -38,6 +38,10 @@ type Backend struct {
 	// call opens another store, as another mlopsd process or replica would.
 	// The suite closes every store it opens.
 	Open func(database string, clock store.Clock) (store.Store, error)
+	// ExecSQL, when set, runs one SQL statement directly on database,
+	// behind the store's back, as an intruder with database access would.
+	// Tests that tamper with the audit log are skipped without it.
+	ExecSQL func(t *testing.T, database, query string)
 }
 
 // suite runs the tests against one backend.
@@ -60,8 +64,11 @@ func Run(t *testing.T, b Backend) {
 	t.Run("Pending", s.testPending)
 	t.Run("List", s.testList)
 	t.Run("ListAudit", s.testListAudit)
+	t.Run("AuditChain", s.testAuditChain)
+	t.Run("Tokens", s.testTokens)
 	t.Run("Idempotency", s.testIdempotency)
 	t.Run("Concurrent", s.testConcurrent)
+	t.Run("Leases", s.testLeases)
 }
 
 // t0 has nanoseconds on purpose: the store keeps microseconds.

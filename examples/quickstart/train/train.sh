@@ -1,0 +1,26 @@
+#!/bin/sh
+# train.sh, the quickstart pipeline's second step: fits
+# price_k = slope * size_m2 + intercept to the prepared CSV by least squares
+# and writes the model (model.json) and its metrics (metrics.json) to the
+# run's output directory. mlopsd registers them as a model version, with
+# lineage naming the run, the data and its SHA-256.
+set -eu
+awk -F, -v out="$MLOPS_OUTPUT_DIR" '
+NR == 1 { next }
+{
+	n++
+	x[n] = $1; y[n] = $2
+	sx += $1; sy += $2; sxx += $1 * $1; sxy += $1 * $2
+}
+END {
+	if (n < 2) { print "need at least 2 rows" > "/dev/stderr"; exit 2 }
+	d = n * sxx - sx * sx
+	if (d == 0) { print "size_m2 is constant; cannot fit a line" > "/dev/stderr"; exit 2 }
+	slope = (n * sxy - sx * sy) / d
+	intercept = (sy - slope * sx) / n
+	for (i = 1; i <= n; i++) { e = y[i] - (slope * x[i] + intercept); sse += e * e }
+	rmse = sqrt(sse / n)
+	printf "{\"slope\": %.6f, \"intercept\": %.6f}\n", slope, intercept > (out "/model.json")
+	printf "{\"rmse\": %.6f, \"rows\": %d}\n", rmse, n > (out "/metrics.json")
+	printf "fitted price_k = %.6f * size_m2 + %.6f on %d rows (rmse %.6f)\n", slope, intercept, n, rmse
+}' "$MLOPS_OUTPUT_DIR/train.csv"

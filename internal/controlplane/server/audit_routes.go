@@ -1,0 +1,85 @@
+package server
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
+)
+
+// auditQuery reads the query parameters of GET /v1/audit.
+func auditQuery(r *http.Request) (api.AuditQuery, error) {
+	v := r.URL.Query()
+	q := api.AuditQuery{
+		Environment: v.Get(api.AuditParamEnvironment),
+		Kind:        v.Get(api.AuditParamKind),
+		Name:        v.Get(api.AuditParamName),
+		Actor:       v.Get(api.AuditParamActor),
+		Limit:       api.DefaultPageSize,
+	}
+	after := v.Get(api.AuditParamAfterSeq)
+	field := api.AuditParamAfterSeq
+	if tok := v.Get("page_token"); tok != "" {
+		if after != "" && after != tok {
+			return q, api.NewError(api.EINVALID, "page_token", "page_token and after_seq name different pages; send one of them")
+		}
+		after, field = tok, "page_token"
+	}
+	if after != "" {
+		n, err := parseInt(after)
+		if err != nil || n < 0 {
+			return q, api.Errorf(api.EINVALID, field, "%s must be a whole number >= 0 (the seq of the last record read)", field)
+		}
+		q.AfterSeq = n
+	}
+	if l := v.Get("limit"); l != "" {
+		n, err := parseInt(l)
+		if err != nil || n < 1 || n > api.MaxPageSize {
+			return q, api.Errorf(api.EINVALID, "limit", "limit must be a whole number from 1 to %d", api.MaxPageSize)
+		}
+		q.Limit = int(n)
+	}
+	for _, p := range []struct {
+		name string
+		t    *time.Time
+	}{{api.AuditParamSince, &q.Since}, {api.AuditParamUntil, &q.Until}} {
+		if s := v.Get(p.name); s != "" {
+			t, err := time.Parse(time.RFC3339Nano, s)
+			if err != nil {
+				return q, api.Errorf(api.EINVALID, p.name, "%s=%q is not an RFC 3339 time; use e.g. 2030-01-02T15:04:05Z", p.name, s)
+			}
+			*p.t = t
+		}
+	}
+	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Until.After(q.Since) {
+		return q, api.NewError(api.EINVALID, api.AuditParamUntil, "until must be later than since")
+	}
+	return q, nil
+}
+
+func (s *Server) handleListAudit(w http.ResponseWriter, r *http.Request) {
+	q, err := auditQuery(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.authorizeAudit(r, q.Environment); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	recs, err := s.store.QueryAudit(r.Context(), q)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := api.AuditRecordList{Items: recs}
+	// A full page may be followed by more; the token is the last seq, which
+	// the caller passes back as page_token or after_seq.
+	if len(recs) == q.Limit {
+		out.NextPageToken = formatInt(recs[len(recs)-1].Seq)
+	}
+	if out.Items == nil {
+		out.Items = []api.AuditRecord{}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
