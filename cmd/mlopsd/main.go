@@ -20,6 +20,7 @@ import (
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/daemon"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/reconcile"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/runtime"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -82,6 +83,8 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	interval := fs.Duration("reconcile-interval", 500*time.Millisecond, "time between reconcile passes")
 	maxNodes := fs.Int64("local-max-nodes", 64, "most nodes one compute pool of the local driver may have")
 	shutdown := fs.Duration("shutdown-timeout", 15*time.Second, "how long SIGTERM waits for in-flight requests")
+	slurmConf := fs.String("slurm-conf", envOr("MLOPSD_SLURM_CONF", ""), "slurm.conf of a Slurm cluster; compute pools may then use driver slurm, whose steps are submitted with sbatch (the Slurm clients and munge must be set up on this machine) (env MLOPSD_SLURM_CONF)")
+	modelRuntime := fs.String("model-runtime", envOr("MLOPSD_MODEL_RUNTIME", daemon.ModelRuntimeProcess), "how model endpoint replicas run: process (each a child process, mlopsd serve-model) or inprocess (each an HTTP server inside mlopsd) (env MLOPSD_MODEL_RUNTIME)")
 	leaseTTL := fs.Duration("lease-ttl", reconcile.DefaultLeaseTTL, "how long a replica's claim on an object lasts; another replica takes over the objects of one that died after at most this long")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -101,6 +104,8 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 		return fmt.Errorf("-local-max-nodes %d: use a whole number of at least 1", *maxNodes)
 	case *shutdown <= 0:
 		return fmt.Errorf("-shutdown-timeout %v: use a positive duration, e.g. 15s", *shutdown)
+	case *modelRuntime != daemon.ModelRuntimeProcess && *modelRuntime != daemon.ModelRuntimeInProcess:
+		return fmt.Errorf("-model-runtime %q: use process or inprocess", *modelRuntime)
 	case *leaseTTL <= *interval:
 		return fmt.Errorf("-lease-ttl %v: use a duration longer than -reconcile-interval (%v), e.g. 15s", *leaseTTL, *interval)
 	}
@@ -161,6 +166,8 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 		ShutdownTimeout:      *shutdown,
 		LeaseTTL:             *leaseTTL,
 		Version:              version,
+		SlurmConf:            *slurmConf,
+		ModelRuntime:         *modelRuntime,
 	}
 	return nil
 }
@@ -231,6 +238,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	}
 	if len(args) > 0 && args[0] == "audit" {
 		return auditCommand(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == runtime.ServeModelCommand {
+		return serveModelCommand(ctx, args[1:], stdout, stderr)
 	}
 	var m Main
 	if err := m.ParseFlags(args, stderr); err != nil {

@@ -4,14 +4,23 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/runtime"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/pgtest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) {
+	// The process model runtime starts this binary again as a replica
+	// (serve_model_test.go): be mlopsd serve-model then.
+	if len(os.Args) > 1 && os.Args[1] == runtime.ServeModelCommand {
+		serveModelMain()
+	}
+	pgtest.Main(m)
+}
 
 func TestParseFlags_DatabaseURL(t *testing.T) {
 	clearEnv(t)

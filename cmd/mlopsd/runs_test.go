@@ -55,11 +55,13 @@ func startWithRun(t *testing.T) string {
 	return srv.URL
 }
 
-func runCLI(t *testing.T, args ...string) (string, string, error) {
+// runCLI runs the CLI and returns its standard output; the tests check
+// failures through the returned error, not standard error.
+func runCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	err := run(t.Context(), args, &out, &errb, nil)
-	return out.String(), errb.String(), err
+	return out.String(), err
 }
 
 func TestRunsCommand(t *testing.T) {
@@ -68,7 +70,7 @@ func TestRunsCommand(t *testing.T) {
 	url := startWithRun(t)
 
 	t.Run("List", func(t *testing.T) {
-		out, _, err := runCLI(t, "runs", "list", "-env", "dev", "-endpoint", url)
+		out, err := runCLI(t, "runs", "list", "-env", "dev", "-endpoint", url)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -84,7 +86,7 @@ func TestRunsCommand(t *testing.T) {
 	})
 	t.Run("ListFilteredByPipeline", func(t *testing.T) {
 		t.Setenv("MLOPS_ENDPOINT", url)
-		out, _, err := runCLI(t, "runs", "list", "-env", "dev", "-pipeline", "other")
+		out, err := runCLI(t, "runs", "list", "-env", "dev", "-pipeline", "other")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,7 +95,7 @@ func TestRunsCommand(t *testing.T) {
 		}
 	})
 	t.Run("Logs", func(t *testing.T) {
-		out, _, err := runCLI(t, "runs", "logs", "-env", "dev", "-endpoint", url, "hello-1")
+		out, err := runCLI(t, "runs", "logs", "-env", "dev", "-endpoint", url, "hello-1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -104,7 +106,7 @@ func TestRunsCommand(t *testing.T) {
 		}
 	})
 	t.Run("LogsOfOneStepFlagsAfterRun", func(t *testing.T) {
-		out, _, err := runCLI(t, "runs", "logs", "-env", "dev", "hello-1", "-endpoint", url, "-step", "greet", "-tail", "1")
+		out, err := runCLI(t, "runs", "logs", "-env", "dev", "hello-1", "-endpoint", url, "-step", "greet", "-tail", "1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -130,14 +132,14 @@ func TestRunsCommand(t *testing.T) {
 			{[]string{"runs", "logs", "-env", "dev", "-endpoint", url, "nope-1"}, "does not exist"},
 			{[]string{"runs", "logs", "-env", "dev", "-endpoint", url, "hello-1", "-step", "nope"}, "no step"},
 		} {
-			_, _, err := runCLI(t, tc.args...)
+			_, err := runCLI(t, tc.args...)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("%q: error %v, want one containing %q", tc.args, err, tc.want)
 			}
 		}
 	})
 	t.Run("Get", func(t *testing.T) {
-		out, _, err := runCLI(t, "runs", "get", "-env", "dev", "-endpoint", url, "hello-1")
+		out, err := runCLI(t, "runs", "get", "-env", "dev", "-endpoint", url, "hello-1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,7 +148,7 @@ func TestRunsCommand(t *testing.T) {
 				t.Errorf("output lacks %q:\n%s", want, out)
 			}
 		}
-		out, _, err = runCLI(t, "runs", "get", "-env", "dev", "-endpoint", url, "-json", "hello-1")
+		out, err = runCLI(t, "runs", "get", "-env", "dev", "-endpoint", url, "-json", "hello-1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,7 +194,7 @@ func TestRunsStartAndGet(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	out, _, err := runCLI(t, "runs", "start", "-env", "dev", "-endpoint", srv.URL, "fit", "-param", "answer=42")
+	out, err := runCLI(t, "runs", "start", "-env", "dev", "-endpoint", srv.URL, "fit", "-param", "answer=42")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +208,7 @@ func TestRunsStartAndGet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, _, err = runCLI(t, "runs", "get", "-env", "dev", "-endpoint", srv.URL, "fit-1")
+	out, err = runCLI(t, "runs", "get", "-env", "dev", "-endpoint", srv.URL, "fit-1")
 	if err != nil {
 		t.Fatal(err)
 	}

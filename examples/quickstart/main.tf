@@ -4,6 +4,8 @@
 # mlopsd, applies this configuration and starts one training run.
 
 terraform {
+  # provider::mlops::artifact_uri is a provider-defined function (Terraform 1.8+).
+  required_version = ">= 1.8"
   required_providers {
     mlops = {
       source = "mlops-as-code/mlops"
@@ -96,7 +98,15 @@ resource "mlops_model" "house_prices" {
 # and metrics.json there, which mlopsd registers as a new model version with
 # lineage (the run, the data and its SHA-256, the pipeline generation). The
 # steps are small POSIX sh + awk scripts in train/, run by mlopsd's local
-# driver as child processes, so they need absolute paths.
+# driver as child processes, so they need absolute paths; URIs of local files
+# come from provider::mlops::artifact_uri, which turns an absolute path into
+# the file:// URI mlopsd expects (and fails at plan time on a relative one).
+locals {
+  train_dir   = "${abspath(path.module)}/train"
+  houses_csv  = "${local.train_dir}/houses.csv"
+  houses_data = provider::mlops::artifact_uri(local.houses_csv)
+}
+
 resource "mlops_training_pipeline" "house_prices" {
   environment  = mlops_environment.dev.name
   name         = "house-prices-train"
@@ -111,14 +121,14 @@ resource "mlops_training_pipeline" "house_prices" {
   steps = [
     {
       name            = "prepare"
-      command         = ["sh", "${abspath(path.module)}/train/prepare.sh", "${abspath(path.module)}/train/houses.csv"]
-      inputs          = ["file://${abspath(path.module)}/train/houses.csv"]
+      command         = ["sh", "${local.train_dir}/prepare.sh", local.houses_csv]
+      inputs          = [local.houses_data]
       outputs         = ["train.csv"]
       timeout_seconds = 60
     },
     {
       name            = "train"
-      command         = ["sh", "${abspath(path.module)}/train/train.sh"]
+      command         = ["sh", "${local.train_dir}/train.sh"]
       depends_on      = ["prepare"]
       outputs         = ["model.json", "metrics.json"]
       timeout_seconds = 60
@@ -129,7 +139,7 @@ resource "mlops_training_pipeline" "house_prices" {
   # content mlopsd sees is the baseline and starts nothing, so
   # scripts/quickstart.sh starts the first run by hand (mlopsd runs start).
   triggers = {
-    on_new_data = ["file://${abspath(path.module)}/train/houses.csv"]
+    on_new_data = [local.houses_data]
   }
 }
 

@@ -5,6 +5,9 @@ const (
 	// DriverLocal runs work as child processes of mlopsd; a "node" is a slot
 	// on this machine, so the pool size is bounded by mlopsd's --local-max-nodes.
 	DriverLocal = "local"
+	// DriverSlurm maps the pool onto a partition of an existing Slurm
+	// cluster (mlopsd -slurm-conf); steps run as Slurm batch jobs.
+	DriverSlurm = "slurm"
 )
 
 // ComputePoolSpec is what a user declares about a compute pool.
@@ -28,6 +31,9 @@ type ComputePoolSpec struct {
 	// IdleScaleDownMinutes is how long a node above MinNodes may stay idle
 	// before it is released, 0..10080. 0 releases idle nodes at once.
 	IdleScaleDownMinutes int64 `json:"idle_scale_down_minutes"`
+	// SlurmPartition is the Slurm partition of a slurm pool; empty means
+	// the pool's name. Only for driver slurm. Immutable.
+	SlurmPartition string `json:"slurm_partition,omitempty"`
 }
 
 // ComputePoolStatus is observed state of a compute pool. Its fields are owned
@@ -38,6 +44,10 @@ type ComputePoolStatus struct {
 	CurrentNodes int64 `json:"current_nodes"`
 	// DesiredNodes is what the reconciler is converging to.
 	DesiredNodes int64 `json:"desired_nodes"`
+	// GPUsTotal and GPUsFree count the GPUs of the nodes up, for drivers
+	// that observe a cluster (slurm).
+	GPUsTotal int64 `json:"gpus_total,omitempty"`
+	GPUsFree  int64 `json:"gpus_free,omitempty"`
 }
 
 // ComputePool is a pool of CPU or GPU nodes in one environment.

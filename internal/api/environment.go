@@ -18,6 +18,9 @@ type EnvironmentPolicy struct {
 	// AllowedAcceleratorTypes, when not empty, lists the only accelerator
 	// types compute pools may use.
 	AllowedAcceleratorTypes []string `json:"allowed_accelerator_types,omitempty"`
+	// RequireApprovedModels, when true, lets model endpoints serve only
+	// model versions whose approval status is approved.
+	RequireApprovedModels bool `json:"require_approved_models,omitempty"`
 }
 
 // Environment is a namespace such as dev, staging or prod.

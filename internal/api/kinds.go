@@ -14,6 +14,7 @@ const (
 	KindPipelineRun      = "pipeline-runs"
 	KindServiceAccount   = "service-accounts"
 	KindRoleBinding      = "role-bindings"
+	KindModelEndpoint    = "model-endpoints"
 )
 
 // ClusterScoped reports whether objects of kind live in no environment and
@@ -23,7 +24,7 @@ func ClusterScoped(kind string) bool {
 }
 
 // Kinds lists every kind the API serves, environments first.
-var Kinds = []string{KindEnvironment, KindComputePool, KindFeatureStore, KindFeatureGroup, KindModel, KindModelVersion, KindModelAlias, KindTrainingPipeline, KindPipelineRun, KindServiceAccount, KindRoleBinding}
+var Kinds = []string{KindEnvironment, KindComputePool, KindFeatureStore, KindFeatureGroup, KindModel, KindModelVersion, KindModelAlias, KindTrainingPipeline, KindPipelineRun, KindServiceAccount, KindRoleBinding, KindModelEndpoint}
 
 // Header names used by the API.
 const (

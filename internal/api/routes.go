@@ -66,6 +66,7 @@ var kindTypeTable = []kindTypes{
 	{KindPipelineRun, "PipelineRun", "PipelineRuns", nil, nil, PipelineRun{}, PipelineRunList{}},
 	{KindServiceAccount, "ServiceAccount", "ServiceAccounts", CreateServiceAccountRequest{}, UpdateServiceAccountRequest{}, ServiceAccount{}, ServiceAccountList{}},
 	{KindRoleBinding, "RoleBinding", "RoleBindings", CreateRoleBindingRequest{}, UpdateRoleBindingRequest{}, RoleBinding{}, RoleBindingList{}},
+	{KindModelEndpoint, "ModelEndpoint", "ModelEndpoints", CreateModelEndpointRequest{}, UpdateModelEndpointRequest{}, ModelEndpoint{}, ModelEndpointList{}},
 }
 
 // auditQueryParams are the filters of GET /v1/audit.
@@ -127,6 +128,10 @@ func buildRoutes() []Route {
 	rs = append(rs, Route{Method: http.MethodPost, Path: "/v1/service-accounts/{name}/tokens", OperationID: OpIDIssueServiceAccountToken,
 		Summary: "Issue a bearer token for the service account (mlopsd -auth on); the token is in this response only.",
 		Request: IssueTokenRequest{}, Response: IssuedToken{}, Status: http.StatusCreated})
+	rs = append(rs, Route{Method: http.MethodPost, Path: "/v1/environments/{env}/" + KindModelEndpoint + "/{name}/predict", OperationID: OpIDPredict,
+		Summary: "Predict through the endpoint's gateway: the request goes to a variant by traffic_percent (and a copy to the shadow variant); needs role invoker. " +
+			"The path is .../{name}/predict because Go's ServeMux cannot route {name}:predict.",
+		Request: PredictRequest{}, Response: PredictResponse{}, Status: http.StatusOK})
 	return rs
 }
 

@@ -25,9 +25,9 @@ func TestMethods(t *testing.T) {
 			w.WriteHeader(http.StatusNoContent)
 		case http.MethodPost:
 			w.WriteHeader(http.StatusCreated)
-			w.Write([]byte(`{"metadata":{"name":"x"}}`))
+			_, _ = w.Write([]byte(`{"metadata":{"name":"x"}}`))
 		default:
-			w.Write([]byte(`{"metadata":{"name":"x"},"items":[]}`))
+			_, _ = w.Write([]byte(`{"metadata":{"name":"x"},"items":[]}`))
 		}
 	})
 	ctx := context.Background()

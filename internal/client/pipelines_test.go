@@ -26,12 +26,12 @@ func TestMethods_Pipelines(t *testing.T) {
 			w.WriteHeader(http.StatusNoContent)
 		case r.URL.Path == "/v1/environments/dev/pipeline-runs/train-1/logs":
 			w.Header().Set("Content-Type", "text/plain")
-			w.Write([]byte("line 1\nline 2\n"))
+			_, _ = w.Write([]byte("line 1\nline 2\n"))
 		case r.Method == http.MethodPost:
 			w.WriteHeader(http.StatusCreated)
-			w.Write([]byte(`{"metadata":{"name":"x"}}`))
+			_, _ = w.Write([]byte(`{"metadata":{"name":"x"}}`))
 		default:
-			w.Write([]byte(`{"metadata":{"name":"x"},"items":[]}`))
+			_, _ = w.Write([]byte(`{"metadata":{"name":"x"},"items":[]}`))
 		}
 	})
 	ctx := context.Background()

@@ -1,7 +1,8 @@
 // Package mlopsdtest starts a real, in-process mlopsd for tests: a SQLite
 // file in a temporary directory, the real API server on an httptest
 // listener, and the real reconcilers on a fast tick. It is the one package
-// through which provider tests reach the control plane.
+// through which provider tests reach the control plane. WithDatabaseURL
+// puts the objects in PostgreSQL instead.
 package mlopsdtest
 
 import (
@@ -37,9 +38,21 @@ func WithAuth(adminToken string) Option {
 	return func(c *daemon.Config) { c.Auth, c.BootstrapToken = true, adminToken }
 }
 
+// WithDatabaseURL keeps the objects in the PostgreSQL database dsn (e.g.
+// one from pgtest.Start) instead of a SQLite file.
+func WithDatabaseURL(dsn string) Option {
+	return func(c *daemon.Config) { c.DatabaseURL = dsn }
+}
+
 // WithLocalMaxNodes bounds local pools, to provoke capacity failures.
 func WithLocalMaxNodes(n int64) Option {
 	return func(c *daemon.Config) { c.LocalMaxNodesPerPool = n }
+}
+
+// WithSlurmConf configures the Slurm cluster of slurm.conf conf, so that
+// compute pools may use driver slurm (see internal/slurmtest).
+func WithSlurmConf(conf string) Option {
+	return func(c *daemon.Config) { c.SlurmConf = conf }
 }
 
 // Start runs a control plane until the test ends.

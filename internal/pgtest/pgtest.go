@@ -73,8 +73,14 @@ var (
 )
 
 // Main runs the tests of m and then stops the server Start may have
-// started and removes its files. Call it from TestMain.
-func Main(m *testing.M) {
+// started and removes its files. Call it from TestMain. m is usually the
+// *testing.M itself; a wrapper whose Run calls its Run several times (once
+// per database backend, say) must pass Main's result to os.Exit, since the
+// test binary otherwise exits with the code of the last m.Run alone.
+//
+// Main returns the exit code: that of m.Run, or 1 if the tests passed but
+// the server could not be stopped.
+func Main(m interface{ Run() int }) int {
 	mainCalled.Store(true)
 	code := m.Run()
 	if shared != nil {
@@ -86,6 +92,7 @@ func Main(m *testing.M) {
 		}
 	}
 	// TestMain's caller exits with the code m.Run returned.
+	return code
 }
 
 // Start returns the DSN (a postgres:// URL) of a new, empty database that is

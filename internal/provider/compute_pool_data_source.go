@@ -39,6 +39,9 @@ type computePoolDataSourceModel struct {
 	MaxNodes             types.Int64  `tfsdk:"max_nodes"`
 	Spot                 types.Bool   `tfsdk:"spot"`
 	IdleScaleDownMinutes types.Int64  `tfsdk:"idle_scale_down_minutes"`
+	SlurmPartition       types.String `tfsdk:"slurm_partition"`
+	GPUsTotal            types.Int64  `tfsdk:"gpus_total"`
+	GPUsFree             types.Int64  `tfsdk:"gpus_free"`
 	UID                  types.String `tfsdk:"uid"`
 	CreatedAt            types.String `tfsdk:"created_at"`
 	Phase                types.String `tfsdk:"phase"`
@@ -66,7 +69,19 @@ func (d *computePoolDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 			"environment": dataSourceEnvironmentAttribute("pool"),
 			"name":        dataSourceNameAttribute("pool"),
 			"driver": schema.StringAttribute{
-				MarkdownDescription: "Runtime that makes the pool real, e.g. `local`.",
+				MarkdownDescription: "Runtime that makes the pool real: `local` or `slurm`.",
+				Computed:            true,
+			},
+			"slurm_partition": schema.StringAttribute{
+				MarkdownDescription: "Slurm partition of a slurm pool when it differs from the pool's name; null otherwise.",
+				Computed:            true,
+			},
+			"gpus_total": schema.Int64Attribute{
+				MarkdownDescription: "GPUs of the nodes up, for pools whose driver observes a cluster (`slurm`, read from the partition's GRES); `0` otherwise. Owned by the runtime.",
+				Computed:            true,
+			},
+			"gpus_free": schema.Int64Attribute{
+				MarkdownDescription: "GPUs of the nodes up that no job holds right now (`slurm` pools); `0` otherwise. Owned by the runtime.",
 				Computed:            true,
 			},
 			"accelerator_type": schema.StringAttribute{
@@ -166,6 +181,9 @@ func computePoolDataSourceFromAPI(p *api.ComputePool) computePoolDataSourceModel
 		MaxNodes:             types.Int64Value(p.Spec.MaxNodes),
 		Spot:                 types.BoolValue(p.Spec.Spot),
 		IdleScaleDownMinutes: types.Int64Value(p.Spec.IdleScaleDownMinutes),
+		SlurmPartition:       stringOrNull(p.Spec.SlurmPartition),
+		GPUsTotal:            types.Int64Value(p.Status.GPUsTotal),
+		GPUsFree:             types.Int64Value(p.Status.GPUsFree),
 		UID:                  types.StringValue(p.Metadata.UID),
 		CreatedAt:            types.StringValue(p.Metadata.CreatedAt.Format(time.RFC3339)),
 		Phase:                types.StringValue(p.Status.Phase),

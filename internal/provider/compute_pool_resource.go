@@ -55,6 +55,7 @@ type computePoolModel struct {
 	MaxNodes             types.Int64    `tfsdk:"max_nodes"`
 	Spot                 types.Bool     `tfsdk:"spot"`
 	IdleScaleDownMinutes types.Int64    `tfsdk:"idle_scale_down_minutes"`
+	SlurmPartition       types.String   `tfsdk:"slurm_partition"`
 	UID                  types.String   `tfsdk:"uid"`
 	CreatedAt            types.String   `tfsdk:"created_at"`
 	Phase                types.String   `tfsdk:"phase"`
@@ -89,12 +90,18 @@ func (r *computePoolResource) Schema(ctx context.Context, _ resource.SchemaReque
 			"environment": immutableNameAttribute("Name of the environment the pool lives in; it must exist (see `mlops_environment`). Changing it replaces the pool."),
 			"name":        nameAttribute("pool"),
 			"driver": schema.StringAttribute{
-				MarkdownDescription: "Runtime that makes the pool real. Only `local` exists today: nodes are slots on the machine `mlopsd` runs on, bounded by its `--local-max-nodes`. Defaults to `local`; changing it replaces the pool.",
+				MarkdownDescription: "Runtime that makes the pool real: `local` (nodes are slots on the machine `mlopsd` runs on, bounded by its `--local-max-nodes`) or `slurm` (the pool is a partition of the Slurm cluster `mlopsd` was started with via `-slurm-conf`; training steps run as Slurm batch jobs). Defaults to `local`; changing it replaces the pool.",
 				Optional:            true,
 				Computed:            true,
 				Default:             stringdefault.StaticString(api.DriverLocal),
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
-				Validators:          []validator.String{stringvalidator.OneOf(api.DriverLocal)},
+				Validators:          []validator.String{stringvalidator.OneOf(api.DriverLocal, api.DriverSlurm)},
+			},
+			"slurm_partition": schema.StringAttribute{
+				MarkdownDescription: "Slurm partition of a pool with `driver = \"slurm\"`; defaults to the pool's `name`. Only for the slurm driver; changing it replaces the pool.",
+				Optional:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+				Validators:          []validator.String{stringvalidator.LengthBetween(1, 64)},
 			},
 			"accelerator_type": schema.StringAttribute{
 				MarkdownDescription: "Accelerator on each node, e.g. `nvidia-a100`, or `none` for a CPU-only pool. The environment's `policy.allowed_accelerator_types` must allow it. Defaults to `none`; changing it replaces the pool.",
@@ -425,6 +432,7 @@ func computePoolToAPI(m computePoolModel) api.ComputePoolSpec {
 		MaxNodes:             m.MaxNodes.ValueInt64(),
 		Spot:                 m.Spot.ValueBool(),
 		IdleScaleDownMinutes: m.IdleScaleDownMinutes.ValueInt64(),
+		SlurmPartition:       m.SlurmPartition.ValueString(),
 	}
 }
 
@@ -444,6 +452,7 @@ func computePoolFromAPI(p *api.ComputePool, prior computePoolModel) computePoolM
 		MaxNodes:             types.Int64Value(p.Spec.MaxNodes),
 		Spot:                 types.BoolValue(p.Spec.Spot),
 		IdleScaleDownMinutes: types.Int64Value(p.Spec.IdleScaleDownMinutes),
+		SlurmPartition:       stringOrNull(p.Spec.SlurmPartition),
 		UID:                  types.StringValue(p.Metadata.UID),
 		CreatedAt:            types.StringValue(p.Metadata.CreatedAt.Format(time.RFC3339)),
 		Phase:                types.StringValue(p.Status.Phase),

@@ -69,6 +69,10 @@ func (d *environmentDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 						ElementType:         types.StringType,
 						Computed:            true,
 					},
+					"require_approved_models": schema.BoolAttribute{
+						MarkdownDescription: "Whether model endpoints may only serve approved model versions.",
+						Computed:            true,
+					},
 				},
 			},
 			"uid":        dataSourceUIDAttribute(),
@@ -110,6 +114,7 @@ func environmentDataSourceFromAPI(ctx context.Context, env *api.Environment, dia
 	policy, d := types.ObjectValue(environmentPolicyAttrTypes, map[string]attr.Value{
 		"max_gpus":                  types.Int64PointerValue(env.Spec.Policy.MaxGPUs),
 		"allowed_accelerator_types": setFromAPI(ctx, env.Spec.Policy.AllowedAcceleratorTypes, diags),
+		"require_approved_models":   types.BoolValue(env.Spec.Policy.RequireApprovedModels),
 	})
 	diags.Append(d...)
 	return environmentDataSourceModel{

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectdefault"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -51,11 +52,13 @@ type environmentModel struct {
 type environmentPolicyModel struct {
 	MaxGPUs                 types.Int64 `tfsdk:"max_gpus"`
 	AllowedAcceleratorTypes types.Set   `tfsdk:"allowed_accelerator_types"`
+	RequireApprovedModels   types.Bool  `tfsdk:"require_approved_models"`
 }
 
 var environmentPolicyAttrTypes = map[string]attr.Type{
 	"max_gpus":                  types.Int64Type,
 	"allowed_accelerator_types": types.SetType{ElemType: types.StringType},
+	"require_approved_models":   types.BoolType,
 }
 
 // Default timeouts of environment operations.
@@ -83,6 +86,7 @@ func (r *environmentResource) Schema(ctx context.Context, _ resource.SchemaReque
 				Default: objectdefault.StaticValue(types.ObjectValueMust(environmentPolicyAttrTypes, map[string]attr.Value{
 					"max_gpus":                  types.Int64Null(),
 					"allowed_accelerator_types": types.SetNull(types.StringType),
+					"require_approved_models":   types.BoolValue(false),
 				})),
 				Attributes: map[string]schema.Attribute{
 					"max_gpus": schema.Int64Attribute{
@@ -95,6 +99,12 @@ func (r *environmentResource) Schema(ctx context.Context, _ resource.SchemaReque
 						ElementType:         types.StringType,
 						Optional:            true,
 						Validators:          []validator.Set{setvalidator.SizeAtLeast(1), setvalidator.ValueStringsAre(acceleratorTypeValidator())},
+					},
+					"require_approved_models": schema.BoolAttribute{
+						MarkdownDescription: "When `true`, model endpoints (`mlops_model_endpoint`) may only serve model versions whose approval status is `approved`. Defaults to `false`.",
+						Optional:            true,
+						Computed:            true,
+						Default:             booldefault.StaticBool(false),
 					},
 				},
 			},
@@ -249,6 +259,7 @@ func environmentToAPI(ctx context.Context, m environmentModel, diags *diag.Diagn
 			spec.Policy.MaxGPUs = &v
 		}
 		spec.Policy.AllowedAcceleratorTypes = setToAPI(ctx, p.AllowedAcceleratorTypes, diags)
+		spec.Policy.RequireApprovedModels = p.RequireApprovedModels.ValueBool()
 	}
 	return spec
 }
@@ -259,6 +270,7 @@ func environmentFromAPI(ctx context.Context, env *api.Environment, prior environ
 	policy := map[string]attr.Value{
 		"max_gpus":                  types.Int64PointerValue(env.Spec.Policy.MaxGPUs),
 		"allowed_accelerator_types": setFromAPI(ctx, env.Spec.Policy.AllowedAcceleratorTypes, diags),
+		"require_approved_models":   types.BoolValue(env.Spec.Policy.RequireApprovedModels),
 	}
 	obj, d := types.ObjectValue(environmentPolicyAttrTypes, policy)
 	diags.Append(d...)

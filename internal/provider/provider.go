@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
+	"github.com/hashicorp/terraform-plugin-framework/function"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -27,6 +28,7 @@ import (
 var (
 	_ provider.Provider                       = (*mlopsProvider)(nil)
 	_ provider.ProviderWithEphemeralResources = (*mlopsProvider)(nil)
+	_ provider.ProviderWithFunctions          = (*mlopsProvider)(nil)
 )
 
 // New returns a constructor for the provider at the given version.
@@ -179,6 +181,7 @@ func (p *mlopsProvider) Resources(_ context.Context) []func() resource.Resource 
 		NewTrainingPipelineResource,
 		NewServiceAccountResource,
 		NewRoleBindingResource,
+		NewModelEndpointResource,
 	}
 }
 
@@ -198,5 +201,12 @@ func (p *mlopsProvider) DataSources(_ context.Context) []func() datasource.DataS
 		NewTrainingPipelineDataSource,
 		NewPipelineRunDataSource,
 		NewAuditRecordsDataSource,
+		NewModelEndpointDataSource,
+	}
+}
+
+func (p *mlopsProvider) Functions(_ context.Context) []func() function.Function {
+	return []func() function.Function{
+		NewArtifactURIFunction,
 	}
 }

@@ -190,6 +190,12 @@ func TestCrashDuringApply(t *testing.T) {
 			t.Errorf("pool %s: phase %q with %d nodes, want ready with 1", p.Metadata.Name, p.Status.Phase, p.Status.CurrentNodes)
 		}
 	}
+	// The kill must not have broken the hash-chained audit log.
+	if out, err := exec.Command(mlopsdBinary(t), "audit", "verify", "-data", filepath.Join(dir, "mlops.db")).CombinedOutput(); err != nil {
+		t.Errorf("mlopsd audit verify after the crash: %v\n%s", err, out)
+	} else {
+		t.Logf("audit verify: %s", strings.TrimSpace(string(out)))
+	}
 }
 
 // tail returns the last n bytes of s.

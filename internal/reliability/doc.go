@@ -1,6 +1,7 @@
 // Package reliability holds the tests that mlopsd loses nothing when things
 // go wrong: a SIGKILL in the middle of a terraform apply, clients racing on
-// one object, a replica dying next to another on PostgreSQL, the database
+// one object (terraform's saved plans included), a replica dying next to
+// another on PostgreSQL, pipeline steps of a killed mlopsd, the database
 // going away and coming back. They run real mlopsd processes and real
 // databases on loopback, bounded in time and in the number of objects.
 //

@@ -133,7 +133,11 @@ func freePort(t *testing.T) int {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	addr, ok := ln.Addr().(*net.TCPAddr)
+	if !ok {
+		t.Fatalf("listener address is a %T, not a TCP address", ln.Addr())
+	}
+	return addr.Port
 }
 
 // startMlopsd runs the mlopsd binary on 127.0.0.1:port with args and waits

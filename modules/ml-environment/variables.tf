@@ -26,7 +26,7 @@ variable "max_gpus" {
   default     = null
 
   validation {
-    condition     = var.max_gpus == null || (var.max_gpus >= 0 && floor(coalesce(var.max_gpus, 0)) == coalesce(var.max_gpus, 0))
+    condition     = var.max_gpus == null || (coalesce(var.max_gpus, 0) >= 0 && floor(coalesce(var.max_gpus, 0)) == coalesce(var.max_gpus, 0))
     error_message = "max_gpus must be a whole number >= 0, or null for no cap."
   }
 }

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -75,7 +76,21 @@ type Config struct {
 	// releasing its leases has its objects taken over by another after at
 	// most this long. Zero means reconcile.DefaultLeaseTTL.
 	LeaseTTL time.Duration
+	// SlurmConf, when set, is the slurm.conf of a Slurm cluster: compute
+	// pools may then use driver slurm, whose steps run as Slurm batch jobs
+	// submitted with the Slurm clients (sbatch, squeue, ...) on PATH.
+	SlurmConf string
+	// ModelRuntime says how model endpoint replicas run: ModelRuntimeProcess
+	// (each a child process, mlopsd serve-model) or ModelRuntimeInProcess
+	// (each an HTTP server inside mlopsd, the default, which tests use).
+	ModelRuntime string
 }
+
+// Model runtimes of Config.ModelRuntime.
+const (
+	ModelRuntimeInProcess = "inprocess"
+	ModelRuntimeProcess   = "process"
+)
 
 // Daemon is a running control plane.
 type Daemon struct {
@@ -84,7 +99,9 @@ type Daemon struct {
 	Server     *server.Server
 	Reconciler *reconcile.Reconciler
 	// Steps runs the steps of pipeline runs on local pools.
-	Steps      *runtime.LocalSteps
+	Steps *runtime.LocalSteps
+	// Backends runs the model endpoints' replicas.
+	Backends   runtime.ModelBackends
 	httpServer *http.Server
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
@@ -123,6 +140,32 @@ func New(cfg Config) (*Daemon, error) {
 	}
 	runs := runtime.RunLayout{Root: cfg.RunsDir}
 	steps := runtime.NewLocalSteps(runs)
+	poolDrivers := runtime.PoolDrivers{api.DriverLocal: &runtime.Local{MaxNodesPerPool: cfg.LocalMaxNodesPerPool}}
+	stepDrivers := map[string]runtime.StepDriver{api.DriverLocal: steps}
+	if cfg.SlurmConf != "" {
+		if _, err := os.Stat(cfg.SlurmConf); err != nil {
+			_ = st.Close()
+			return nil, fmt.Errorf("slurm configuration: %w", err)
+		}
+		slurm := &runtime.Slurm{Conf: cfg.SlurmConf}
+		poolDrivers[api.DriverSlurm] = &runtime.SlurmPool{Slurm: slurm}
+		stepDrivers[api.DriverSlurm] = &runtime.SlurmSteps{Slurm: slurm, Layout: runs, Pools: poolSpecs(st)}
+	}
+	var backends runtime.ModelBackends
+	switch cfg.ModelRuntime {
+	case "", ModelRuntimeInProcess:
+		backends = runtime.NewLocalBackends()
+	case ModelRuntimeProcess:
+		exe, err := os.Executable()
+		if err != nil {
+			_ = st.Close()
+			return nil, fmt.Errorf("finding the mlopsd executable for model replicas: %w", err)
+		}
+		backends = runtime.NewProcessBackends(exe)
+	default:
+		_ = st.Close()
+		return nil, fmt.Errorf("model runtime %q is not %q or %q", cfg.ModelRuntime, ModelRuntimeProcess, ModelRuntimeInProcess)
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	rec := reconcile.New(reconcile.Config{
@@ -134,14 +177,15 @@ func New(cfg Config) (*Daemon, error) {
 		LeaseTTL: cfg.LeaseTTL,
 		PoolHandler: &reconcile.PoolHandler{
 			Store:  st,
-			Driver: &runtime.Local{MaxNodesPerPool: cfg.LocalMaxNodesPerPool},
+			Driver: poolDrivers,
 		},
 		PipelineHandler: &reconcile.PipelineHandler{Store: st},
 		RunHandler: &reconcile.RunHandler{
 			Store:   st,
-			Drivers: map[string]runtime.StepDriver{api.DriverLocal: steps},
+			Drivers: stepDrivers,
 			Layout:  runs,
 		},
+		EndpointHandler: &reconcile.EndpointHandler{Store: st, Backends: backends},
 	})
 	var digests []string
 	for _, t := range cfg.Tokens {
@@ -157,6 +201,7 @@ func New(cfg Config) (*Daemon, error) {
 		Notify:      rec.Notify,
 		Version:     cfg.Version,
 		RunsDir:     cfg.RunsDir,
+		Slurm:       cfg.SlurmConf != "",
 	})
 	// The http.Server exists from the start, so that a Close racing with a
 	// Serve that has not begun yet still shuts it down: Serve then returns
@@ -166,7 +211,23 @@ func New(cfg Config) (*Daemon, error) {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
-	return &Daemon{cfg: cfg, Store: st, Server: srv, Reconciler: rec, Steps: steps, httpServer: httpServer}, nil
+	return &Daemon{cfg: cfg, Store: st, Server: srv, Reconciler: rec, Steps: steps, Backends: backends, httpServer: httpServer}, nil
+}
+
+// poolSpecs looks compute pools up in st, for step drivers that need the
+// pool's spec (the Slurm partition and GPUs of a step).
+func poolSpecs(st store.Store) runtime.PoolSpecFunc {
+	return func(ctx context.Context, env, pool string) (api.ComputePoolSpec, error) {
+		var spec api.ComputePoolSpec
+		obj, err := st.Get(ctx, api.Ref{Kind: api.KindComputePool, Environment: env, Name: pool})
+		if err != nil {
+			return spec, err
+		}
+		if err := json.Unmarshal(obj.Spec, &spec); err != nil {
+			return spec, fmt.Errorf("decoding %s: %w", obj.Ref(), err)
+		}
+		return spec, nil
+	}
 }
 
 // ReplicaID returns the name this daemon claims leases under.
@@ -300,6 +361,7 @@ func (d *Daemon) Close() error {
 		errs = append(errs, fmt.Errorf("stopping pipeline steps: %w", err))
 	}
 	cancelSteps()
+	d.Backends.Close()
 	if err := d.Store.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("closing database: %w", err))
 	}

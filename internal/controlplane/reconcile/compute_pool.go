@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -29,6 +30,11 @@ type PoolHandler struct {
 }
 
 var _ Handler = (*PoolHandler)(nil)
+
+// WatchAll implements Watcher: pools whose driver observes a cluster
+// (slurm) change at rest, as its nodes come and go, so every pool is looked
+// at on every pass when such a driver is configured.
+func (h *PoolHandler) WatchAll() bool { return runtime.Observes(h.Driver) }
 
 // Reconcile implements Handler.
 func (h *PoolHandler) Reconcile(ctx context.Context, obj *store.Object) error {
@@ -79,6 +85,15 @@ func (h *PoolHandler) Reconcile(ctx context.Context, obj *store.Object) error {
 		return h.write(ctx, obj, st)
 	}
 
+	// Drivers whose nodes exist outside mlopsd (a Slurm partition) are
+	// observed, not stepped.
+	if o, ok := h.Driver.(runtime.PoolObserver); ok {
+		obs, err := o.Observe(ctx, ref, spec)
+		if err != nil || obs != nil {
+			return h.observed(ctx, obj, st, spec, obs, err, now)
+		}
+	}
+
 	target := spec.MinNodes
 	if target != st.CurrentNodes {
 		next, err := h.Driver.Step(ctx, ref, spec, st.CurrentNodes, target)
@@ -103,6 +118,32 @@ func (h *PoolHandler) Reconcile(ctx context.Context, obj *store.Object) error {
 		st.Message = fmt.Sprintf("%d nodes up (min %d, max %d)", st.CurrentNodes, spec.MinNodes, spec.MaxNodes)
 		st.Conditions = setCondition(st.Conditions, api.Condition{Type: api.ConditionReady, Status: api.ConditionTrue, Reason: "NodesUp", Message: st.Message}, now)
 	}
+	return h.write(ctx, obj, st)
+}
+
+// observed writes the status of a pool whose driver observes its nodes:
+// failed with the driver's reason when the driver cannot serve the pool,
+// ready once min_nodes nodes are up, provisioning until then.
+func (h *PoolHandler) observed(ctx context.Context, obj *store.Object, st api.ComputePoolStatus, spec api.ComputePoolSpec, obs *runtime.PoolObservation, err error, now time.Time) error {
+	if err != nil {
+		st.Phase, st.Reason, st.Message = api.PhaseFailed, "DriverError", err.Error()
+		var pe *runtime.PoolError
+		if errors.As(err, &pe) {
+			st.Reason = pe.Reason
+		}
+		st.CurrentNodes, st.GPUsTotal, st.GPUsFree = 0, 0, 0
+		st.Conditions = setCondition(st.Conditions, api.Condition{Type: api.ConditionReady, Status: api.ConditionFalse, Reason: st.Reason, Message: st.Message}, now)
+		return h.write(ctx, obj, st)
+	}
+	st.CurrentNodes, st.GPUsTotal, st.GPUsFree = obs.NodesUp, obs.GPUsTotal, obs.GPUsFree
+	if obs.NodesUp < spec.MinNodes || obs.NodesUp == 0 {
+		st.Phase, st.Reason = api.PhaseProvisioning, "WaitingForNodes"
+		st.Message = fmt.Sprintf("%s; waiting for %d node(s) up", obs.Detail, max(spec.MinNodes, 1))
+		st.Conditions = setCondition(st.Conditions, api.Condition{Type: api.ConditionReady, Status: api.ConditionFalse, Reason: st.Reason, Message: st.Message}, now)
+		return h.write(ctx, obj, st)
+	}
+	st.Phase, st.Reason, st.Message = api.PhaseReady, "", obs.Detail
+	st.Conditions = setCondition(st.Conditions, api.Condition{Type: api.ConditionReady, Status: api.ConditionTrue, Reason: "NodesUp", Message: st.Message}, now)
 	return h.write(ctx, obj, st)
 }
 

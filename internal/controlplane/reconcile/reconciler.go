@@ -57,6 +57,8 @@ type Config struct {
 	// RunHandler runs pipeline runs. Either may be nil.
 	PipelineHandler Handler
 	RunHandler      Handler
+	// EndpointHandler runs model endpoints (replicas, rollouts); may be nil.
+	EndpointHandler Handler
 	// Holder, when set, names this replica in the leases it claims: every
 	// object is leased (store.Store.ClaimLeases) before a step on it, so
 	// replicas sharing one database never reconcile one object at once.
@@ -110,6 +112,9 @@ func New(cfg Config) *Reconciler {
 	}
 	if cfg.RunHandler != nil {
 		r.handlers[api.KindPipelineRun] = cfg.RunHandler
+	}
+	if cfg.EndpointHandler != nil {
+		r.handlers[api.KindModelEndpoint] = cfg.EndpointHandler
 	}
 	r.order = api.Kinds
 	return r

@@ -21,7 +21,8 @@ const DefaultGrace = 5 * time.Second
 // attempt is a child process of mlopsd, started in the run's directory
 // (RunLayout.RunDir) in a process group of its own, so that a cancel or a
 // timeout ends the whole tree it started. Its output (stdout and stderr)
-// goes to RunLayout.LogPath.
+// goes to RunLayout.LogPath. On Linux the step gets SIGKILL when mlopsd
+// dies, even by SIGKILL (see local_steps_linux.go).
 //
 // Jobs are kept in memory only: after a restart of mlopsd every job it ran
 // is JobLost, and the run reconciler retries the step.
@@ -132,7 +133,8 @@ func (l *LocalSteps) Submit(_ context.Context, job StepJob) (JobID, error) {
 	cmd.Stdout = logf
 	cmd.Stderr = logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	// startStep makes the step die with mlopsd where it can (Linux).
+	if err := startStep(cmd); err != nil {
 		return fail(fmt.Sprintf("cannot start %q: %v", job.Command[0], err))
 	}
 	j.pgid = cmd.Process.Pid

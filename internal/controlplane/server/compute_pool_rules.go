@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/store"
@@ -16,7 +17,18 @@ const (
 	acceleratorNone         = "none"
 )
 
-func computePoolKind() *kind[api.ComputePoolSpec] {
+// slurmPartitionRE is what Slurm accepts as a partition name, kept short.
+var slurmPartitionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+// poolOptions is what the compute pool rules need to know about this mlopsd.
+type poolOptions struct {
+	// slurm is true when mlopsd is configured with a Slurm cluster.
+	slurm bool
+}
+
+func computePoolKind() *kind[api.ComputePoolSpec] { return computePoolKindWith(poolOptions{}) }
+
+func computePoolKindWith(opts poolOptions) *kind[api.ComputePoolSpec] {
 	return &kind[api.ComputePoolSpec]{
 		name:     api.KindComputePool,
 		teardown: true,
@@ -24,8 +36,19 @@ func computePoolKind() *kind[api.ComputePoolSpec] {
 			if s.Driver == "" {
 				s.Driver = api.DriverLocal
 			}
-			if err := oneOf("spec.driver", s.Driver, api.DriverLocal); err != nil {
+			if err := oneOf("spec.driver", s.Driver, api.DriverLocal, api.DriverSlurm); err != nil {
 				return err
+			}
+			if s.Driver == api.DriverSlurm && !opts.slurm {
+				return api.Errorf(api.EINVALID, "spec.driver", "is slurm, but this mlopsd has no Slurm cluster configured; start mlopsd with -slurm-conf /path/to/slurm.conf (or MLOPSD_SLURM_CONF), or use driver local")
+			}
+			if s.SlurmPartition != "" {
+				if s.Driver != api.DriverSlurm {
+					return api.Errorf(api.EINVALID, "spec.slurm_partition", "is only for driver slurm; remove it or set driver = \"slurm\"")
+				}
+				if !slurmPartitionRE.MatchString(s.SlurmPartition) {
+					return api.Errorf(api.EINVALID, "spec.slurm_partition", "%q is not a valid Slurm partition name; use letters, digits, '_', '.' and '-'", s.SlurmPartition)
+				}
 			}
 			if s.AcceleratorType == "" {
 				s.AcceleratorType = acceleratorNone
@@ -71,6 +94,8 @@ func computePoolKind() *kind[api.ComputePoolSpec] {
 				return immutableErr("spec.accelerator_count", old.AcceleratorCount, s.AcceleratorCount)
 			case old.Spot != s.Spot:
 				return immutableErr("spec.spot", old.Spot, s.Spot)
+			case old.SlurmPartition != s.SlurmPartition:
+				return immutableErr("spec.slurm_partition", old.SlurmPartition, s.SlurmPartition)
 			}
 			return nil
 		},

@@ -16,7 +16,7 @@ func environmentKind() *kind[api.EnvironmentSpec] {
 			if err := validateDescription("spec.description", s.Description); err != nil {
 				return err
 			}
-			if err := validateLabels("spec.labels", s.Labels); err != nil {
+			if err := validateLabels(s.Labels); err != nil {
 				return err
 			}
 			if s.Policy.MaxGPUs != nil {
@@ -43,7 +43,7 @@ func environmentKind() *kind[api.EnvironmentSpec] {
 			return environmentPolicyCheck(ctx, v, ref.Name, s)
 		},
 		initialStatus: func(*api.EnvironmentSpec) any {
-			return api.EnvironmentStatus{Status: readyStatus(1, "environment is ready")}
+			return api.EnvironmentStatus{Status: readyStatus("environment is ready")}
 		},
 		readHook: func(ctx context.Context, st store.Store, obj *store.Object) error {
 			pools, err := listAllPools(ctx, st, obj.Meta.Name)
@@ -100,10 +100,12 @@ func contains(list []string, v string) bool {
 	return false
 }
 
-func readyStatus(generation int64, msg string) api.Status {
+// readyStatus is the initial status of a kind that is ready as soon as it is
+// stored: a new object's spec is generation 1.
+func readyStatus(msg string) api.Status {
 	return api.Status{
 		Phase:              api.PhaseReady,
-		ObservedGeneration: generation,
+		ObservedGeneration: 1,
 		Message:            msg,
 	}
 }

@@ -18,7 +18,7 @@ func featureStoreKind() *kind[api.FeatureStoreSpec] {
 			if err := validateDescription("spec.description", s.Description); err != nil {
 				return err
 			}
-			if err := validateLabels("spec.labels", s.Labels); err != nil {
+			if err := validateLabels(s.Labels); err != nil {
 				return err
 			}
 			if s.OfflineStoreURI != "" && !uriRE.MatchString(s.OfflineStoreURI) {
@@ -111,7 +111,7 @@ func validateFeatureGroup(s *api.FeatureGroupSpec) error {
 	if err := validateDescription("spec.description", s.Description); err != nil {
 		return err
 	}
-	if err := validateLabels("spec.labels", s.Labels); err != nil {
+	if err := validateLabels(s.Labels); err != nil {
 		return err
 	}
 	if len(s.Entities) < 1 || len(s.Entities) > 16 {

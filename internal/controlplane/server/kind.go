@@ -54,7 +54,7 @@ type kind[S any] struct {
 	// validate checks a decoded spec and fills server defaults in place.
 	validate func(spec *S) error
 	// immutable rejects changes to fields that cannot change in place.
-	immutable func(old, new *S) error
+	immutable func(old, s *S) error
 	// crossCheck checks the spec against other objects (quota, references).
 	crossCheck func(ctx context.Context, v store.View, ref api.Ref, spec *S) error
 	// parentOf names the object this one depends on, "kind/name" or "".

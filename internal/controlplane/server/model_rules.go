@@ -52,12 +52,12 @@ func modelKind() *kind[api.ModelSpec] {
 			if err := validateDescription("spec.description", s.Description); err != nil {
 				return err
 			}
-			if err := validateLabels("spec.labels", s.Labels); err != nil {
+			if err := validateLabels(s.Labels); err != nil {
 				return err
 			}
 			return oneOf("spec.task_type", s.TaskType, api.TaskTypes...)
 		},
-		initialStatus: func(*api.ModelSpec) any { return readyStatus(1, "model is registered") },
+		initialStatus: func(*api.ModelSpec) any { return readyStatus("model is registered") },
 		deleteCheck:   modelHasNoDependents,
 		// DELETE ...?force=true deletes these first, aliases before the
 		// versions they point at.
@@ -120,9 +120,14 @@ func modelVersionKind() *kind[api.ModelVersionSpec] {
 		parentOf:    func(s *api.ModelVersionSpec) string { return api.KindModel + "/" + s.Model },
 		admitCreate: verifyLocalArtifact,
 		mergeOwned:  mergeApproval,
-		deleteCheck: modelVersionNotAliased,
+		deleteCheck: func(ctx context.Context, v store.View, obj *store.Object) error {
+			if err := modelVersionNotAliased(ctx, v, obj); err != nil {
+				return err
+			}
+			return modelVersionNotServed(ctx, v, obj)
+		},
 		initialStatus: func(*api.ModelVersionSpec) any {
-			return readyStatus(1, "model version is registered")
+			return readyStatus("model version is registered")
 		},
 	}
 }
@@ -160,7 +165,7 @@ func modelAliasKind() *kind[api.ModelAliasSpec] {
 			after.History = append(after.History, api.AliasMove{Version: after.Version, MovedBy: actor, MovedAt: now})
 			return nil
 		},
-		initialStatus: func(*api.ModelAliasSpec) any { return readyStatus(1, "alias is set") },
+		initialStatus: func(*api.ModelAliasSpec) any { return readyStatus("alias is set") },
 	}
 }
 

@@ -64,7 +64,7 @@ func validateTrainingPipeline(s *api.TrainingPipelineSpec) error {
 	if err := validateDescription("spec.description", s.Description); err != nil {
 		return err
 	}
-	if err := validateLabels("spec.labels", s.Labels); err != nil {
+	if err := validateLabels(s.Labels); err != nil {
 		return err
 	}
 	if err := validateName("spec.compute_pool", s.ComputePool); err != nil {

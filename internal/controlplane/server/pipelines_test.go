@@ -21,7 +21,7 @@ const runTimeout = 20 * time.Second
 // cpu (at most maxNodes steps at once) and model m.
 func pipelineFixture(t *testing.T, maxNodes int64) (*apiClient, *mlopsdtest.Server) {
 	t.Helper()
-	srv := mlopsdtest.Start(t)
+	srv := startServer(t)
 	c := &apiClient{tb: t, base: srv.URL, http: &http.Client{Timeout: 30 * time.Second}}
 	createEnv(c, "dev", api.EnvironmentSpec{})
 	createPool(c, "dev", "cpu", api.ComputePoolSpec{MaxNodes: maxNodes})

@@ -14,7 +14,7 @@ func serviceAccountKind() *kind[api.ServiceAccountSpec] {
 			return validateDescription("spec.description", s.Description)
 		},
 		initialStatus: func(*api.ServiceAccountSpec) any {
-			return readyStatus(1, "service account is ready")
+			return readyStatus("service account is ready")
 		},
 		// A service account still named by role bindings would leave grants
 		// that a new account of the same name silently inherits.
@@ -63,10 +63,10 @@ func roleBindingKind() *kind[api.RoleBindingSpec] {
 			}
 			return oneOf("spec.role", s.Role, api.Roles...)
 		},
-		immutable: func(old, new *api.RoleBindingSpec) error {
-			if old.Subject != new.Subject {
+		immutable: func(old, s *api.RoleBindingSpec) error {
+			if old.Subject != s.Subject {
 				return api.Errorf(api.EINVALID, "spec.subject",
-					"cannot change from %q to %q: a role binding grants one subject; create another binding instead (Terraform plans this as a replacement)", old.Subject, new.Subject)
+					"cannot change from %q to %q: a role binding grants one subject; create another binding instead (Terraform plans this as a replacement)", old.Subject, s.Subject)
 			}
 			return nil
 		},
@@ -79,7 +79,7 @@ func roleBindingKind() *kind[api.RoleBindingSpec] {
 			return err
 		},
 		initialStatus: func(*api.RoleBindingSpec) any {
-			return readyStatus(1, "role binding is in effect")
+			return readyStatus("role binding is in effect")
 		},
 	}
 }

@@ -44,6 +44,9 @@ type Config struct {
 	// RunsDir is where pipeline runs keep their files (runtime.RunLayout);
 	// the logs route reads step logs from it.
 	RunsDir string
+	// Slurm is true when mlopsd is configured with a Slurm cluster
+	// (-slurm-conf), so compute pools may use driver slurm.
+	Slurm bool
 }
 
 // Server is the HTTP API of mlopsd.
@@ -59,6 +62,7 @@ type Server struct {
 	kinds   map[string]kindHandler
 	mux     *http.ServeMux
 	runs    runtime.RunLayout
+	gw      *gateway
 }
 
 // New builds a Server and registers its routes.
@@ -81,9 +85,10 @@ func New(cfg Config) *Server {
 		s.reg = prometheus.NewRegistry()
 	}
 	s.metrics = newServerMetrics(s.reg)
+	s.gw = newGateway(s.reg)
 	s.kinds = map[string]kindHandler{
 		api.KindEnvironment:      environmentKind(),
-		api.KindComputePool:      computePoolKind(),
+		api.KindComputePool:      computePoolKindWith(poolOptions{slurm: cfg.Slurm}),
 		api.KindFeatureStore:     featureStoreKind(),
 		api.KindFeatureGroup:     featureGroupKind(),
 		api.KindModel:            modelKind(),
@@ -93,6 +98,7 @@ func New(cfg Config) *Server {
 		api.KindPipelineRun:      pipelineRunKind(),
 		api.KindServiceAccount:   serviceAccountKind(),
 		api.KindRoleBinding:      roleBindingKind(),
+		api.KindModelEndpoint:    modelEndpointKind(),
 	}
 	s.routes()
 	return s
@@ -118,6 +124,7 @@ func (s *Server) routes() {
 		"openapi":                        s.handleOpenAPI,
 		"listAudit":                      s.authed(s.handleListAudit),
 		api.OpIDIssueServiceAccountToken: s.authed(s.handleIssueToken),
+		api.OpIDPredict:                  s.authed(s.requireRole(api.RoleInvoker, s.handlePredict)),
 	}
 	for id, h := range s.pipelineRunHandlers() {
 		handlers[id] = h

@@ -17,8 +17,8 @@ import (
 )
 
 // These tests speak plain HTTP (net/http, no internal/client) to a real
-// control plane: mlopsdtest.Start runs the real server, SQLite store in a
-// temporary directory and reconcilers.
+// control plane: startServer runs the real server, store and reconcilers,
+// on SQLite and then again on PostgreSQL (see backends_test.go).
 
 // apiClient sends requests to one test control plane.
 type apiClient struct {
@@ -42,7 +42,7 @@ func (r response) String() string {
 // MustStart starts a control plane for the test and returns a client of it.
 func MustStart(tb testing.TB, opts ...mlopsdtest.Option) *apiClient {
 	tb.Helper()
-	srv := mlopsdtest.Start(tb, opts...)
+	srv := startServer(tb, opts...)
 	return &apiClient{tb: tb, base: srv.URL, http: &http.Client{Timeout: 30 * time.Second}}
 }
 

@@ -23,7 +23,9 @@ func validateDescription(field, d string) error {
 	return nil
 }
 
-func validateLabels(field string, labels map[string]string) error {
+// validateLabels checks spec.labels, the same rules for every kind.
+func validateLabels(labels map[string]string) error {
+	const field = "spec.labels"
 	if len(labels) > 64 {
 		return api.Errorf(api.EINVALID, field, "has %d labels; use at most 64", len(labels))
 	}

@@ -77,3 +77,15 @@ run "rejects_bad_name" {
   }
   expect_failures = [var.name]
 }
+
+run "allows_no_gpu_cap" {
+  command = plan
+  variables {
+    max_gpus                  = null
+    allowed_accelerator_types = []
+  }
+  assert {
+    condition     = output.gpu_budget.cap == null && output.gpu_budget.used == 8
+    error_message = "max_gpus = null must plan an environment without a GPU cap"
+  }
+}

@@ -73,7 +73,10 @@ func (s *suite) testAuditChain(t *testing.T) {
 		}
 		wantEqual(t, "export after seq 2", got, recs[2:])
 		n := 0
-		for range db.ExportAudit(ctx, 0) {
+		for _, err := range db.ExportAudit(ctx, 0) {
+			if err != nil {
+				t.Fatalf("ExportAudit: %v", err)
+			}
 			n++
 			break
 		}

@@ -29,10 +29,13 @@ func (c *manualClock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// mustClaim claims leases and fails the test on error.
-func mustClaim(tb testing.TB, db store.Store, holder string, uids []string, ttl time.Duration) []string {
+// leaseTTL is how long the leases of the lease tests last.
+const leaseTTL = 10 * time.Second
+
+// mustClaim claims leases for leaseTTL and fails the test on error.
+func mustClaim(tb testing.TB, db store.Store, holder string, uids []string) []string {
 	tb.Helper()
-	got, err := db.ClaimLeases(context.Background(), holder, uids, ttl)
+	got, err := db.ClaimLeases(context.Background(), holder, uids, leaseTTL)
 	if err != nil {
 		tb.Fatalf("ClaimLeases(%s): %v", holder, err)
 	}
@@ -41,7 +44,6 @@ func mustClaim(tb testing.TB, db store.Store, holder string, uids []string, ttl 
 
 func (s *suite) testLeases(t *testing.T) {
 	ctx := context.Background()
-	const ttl = 10 * time.Second
 
 	t.Run("ClaimRenewExpireRelease", func(t *testing.T) {
 		clock := &manualClock{t: t0}
@@ -51,30 +53,30 @@ func (s *suite) testLeases(t *testing.T) {
 		b := mustCreate(t, db, ref(api.KindComputePool, "dev", "b"), "", `{}`).Meta.UID
 		both := []string{a, b}
 
-		wantEqual(t, "first claim", mustClaim(t, db, "r1", both, ttl), both)
-		wantEqual(t, "claim of held leases", mustClaim(t, db, "r2", both, ttl), []string(nil))
-		wantEqual(t, "claim of no object", mustClaim(t, db, "r2", []string{"no-such-uid"}, ttl), []string(nil))
-		wantEqual(t, "claim with duplicates", mustClaim(t, db, "r1", []string{b, b, a}, ttl), []string{b, a})
+		wantEqual(t, "first claim", mustClaim(t, db, "r1", both), both)
+		wantEqual(t, "claim of held leases", mustClaim(t, db, "r2", both), []string(nil))
+		wantEqual(t, "claim of no object", mustClaim(t, db, "r2", []string{"no-such-uid"}), []string(nil))
+		wantEqual(t, "claim with duplicates", mustClaim(t, db, "r1", []string{b, b, a}), []string{b, a})
 
 		// Renewed at t0+6s, so the leases last until t0+16s.
 		clock.Advance(6 * time.Second)
-		wantEqual(t, "renewal", mustClaim(t, db, "r1", both, ttl), both)
+		wantEqual(t, "renewal", mustClaim(t, db, "r1", both), both)
 		clock.Advance(9 * time.Second)
-		wantEqual(t, "claim before expiry", mustClaim(t, db, "r2", both, ttl), []string(nil))
+		wantEqual(t, "claim before expiry", mustClaim(t, db, "r2", both), []string(nil))
 		clock.Advance(2 * time.Second)
-		wantEqual(t, "takeover after expiry", mustClaim(t, db, "r2", []string{a}, ttl), []string{a})
-		wantEqual(t, "old holder after takeover", mustClaim(t, db, "r1", both, ttl), []string{b})
+		wantEqual(t, "takeover after expiry", mustClaim(t, db, "r2", []string{a}), []string{a})
+		wantEqual(t, "old holder after takeover", mustClaim(t, db, "r1", both), []string{b})
 
 		if err := db.ReleaseLeases(ctx, "r1", []string{a, b}); err != nil {
 			t.Fatalf("ReleaseLeases: %v", err)
 		}
 		// r1 held only b; a stays r2's.
-		wantEqual(t, "claim after release", mustClaim(t, db, "r3", both, ttl), []string{b})
+		wantEqual(t, "claim after release", mustClaim(t, db, "r3", both), []string{b})
 		if err := db.ReleaseLeases(ctx, "r3", nil); err != nil {
 			t.Fatalf("ReleaseLeases(all): %v", err)
 		}
-		wantEqual(t, "claim after release of all", mustClaim(t, db, "r1", both, ttl), []string{b})
-		wantEqual(t, "empty claim", mustClaim(t, db, "r1", nil, ttl), []string(nil))
+		wantEqual(t, "claim after release of all", mustClaim(t, db, "r1", both), []string{b})
+		wantEqual(t, "empty claim", mustClaim(t, db, "r1", nil), []string(nil))
 	})
 
 	t.Run("GoneWithObject", func(t *testing.T) {
@@ -83,19 +85,19 @@ func (s *suite) testLeases(t *testing.T) {
 		mustCreateEnv(t, db, "dev")
 		r := ref(api.KindComputePool, "dev", "a")
 		uid := mustCreate(t, db, r, "", `{}`).Meta.UID
-		wantEqual(t, "claim", mustClaim(t, db, "r1", []string{uid}, ttl), []string{uid})
+		wantEqual(t, "claim", mustClaim(t, db, "r1", []string{uid}), []string{uid})
 		if _, err := db.Delete(ctx, r, false, store.WriteOptions{Actor: "tester"}); err != nil {
 			t.Fatalf("Delete: %v", err)
 		}
-		wantEqual(t, "claim of a deleted object", mustClaim(t, db, "r1", []string{uid}, ttl), []string(nil))
+		wantEqual(t, "claim of a deleted object", mustClaim(t, db, "r1", []string{uid}), []string(nil))
 		// A new object of the same name has a new uid and a free lease.
 		uid2 := mustCreate(t, db, r, "", `{}`).Meta.UID
-		wantEqual(t, "claim of the new object", mustClaim(t, db, "r2", []string{uid2}, ttl), []string{uid2})
+		wantEqual(t, "claim of the new object", mustClaim(t, db, "r2", []string{uid2}), []string{uid2})
 	})
 
 	t.Run("BadArguments", func(t *testing.T) {
 		db, _ := s.open(t)
-		if _, err := db.ClaimLeases(ctx, "", []string{"x"}, ttl); err == nil {
+		if _, err := db.ClaimLeases(ctx, "", []string{"x"}, leaseTTL); err == nil {
 			t.Error("ClaimLeases with no holder: no error")
 		}
 		if _, err := db.ClaimLeases(ctx, "r1", []string{"x"}, 0); err == nil {
@@ -130,7 +132,7 @@ func (s *suite) testLeases(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					holder := fmt.Sprintf("replica-%d", i%replicas)
-					got, err := dbs[i%replicas].ClaimLeases(ctx, holder, uids, ttl)
+					got, err := dbs[i%replicas].ClaimLeases(ctx, holder, uids, leaseTTL)
 					errs[i] = err
 					mu.Lock()
 					defer mu.Unlock()
@@ -155,7 +157,7 @@ func (s *suite) testLeases(t *testing.T) {
 			if len(owners) != len(uids) {
 				t.Errorf("round %d: %d of %d leases claimed", round, len(owners), len(uids))
 			}
-			clock.Advance(2 * ttl)
+			clock.Advance(2 * leaseTTL)
 		}
 	})
 }

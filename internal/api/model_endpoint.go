@@ -1,0 +1,192 @@
+package api
+
+import "time"
+
+// Rollout strategies of a model endpoint.
+const (
+	RolloutAllAtOnce = "all_at_once"
+	RolloutCanary    = "canary"
+	RolloutLinear    = "linear"
+	RolloutBlueGreen = "blue_green"
+)
+
+// RolloutStrategies lists every rollout strategy.
+var RolloutStrategies = []string{RolloutAllAtOnce, RolloutCanary, RolloutLinear, RolloutBlueGreen}
+
+// Phases of a model endpoint beyond the shared ones. PhaseRolledBack is
+// terminal for the generation it observed: the new version failed and the
+// previous one still serves.
+const (
+	PhaseRollingOut = "rolling_out"
+	PhaseRolledBack = "rolled_back"
+)
+
+// Results of a rollout, as recorded in the rollout history.
+const (
+	RolloutSucceeded  = "succeeded"
+	RolloutRolledBack = "rolled_back"
+	RolloutSuperseded = "superseded"
+)
+
+// FrameworkMLOpsLinear is the artifact format the built-in model runtime
+// serves: a JSON object {"slope": a, "intercept": b} (one input) or
+// {"weights": [w1, ...], "bias": b}; the prediction is bias + Σ wᵢ·xᵢ.
+const FrameworkMLOpsLinear = "mlops-linear"
+
+// ModelEndpointSpec is what a user declares about an online model endpoint.
+type ModelEndpointSpec struct {
+	// Variants serve the traffic; their traffic_percent sum to 100.
+	Variants []EndpointVariant `json:"variants"`
+	// Shadow, when set, receives a copy of every request; its responses
+	// are discarded. Its TrafficPercent must be 0.
+	Shadow *EndpointVariant `json:"shadow,omitempty"`
+	// RequestLogSampleRatePercent is the share of requests logged, 0..100.
+	RequestLogSampleRatePercent int64 `json:"request_log_sample_rate_percent"`
+	// Rollout says how a changed model version replaces the serving one.
+	Rollout EndpointRollout `json:"rollout"`
+}
+
+// EndpointVariant is one named deployment of a model version.
+type EndpointVariant struct {
+	Name string `json:"name"`
+	// ModelVersion is the name of a model version in the same environment.
+	ModelVersion string `json:"model_version"`
+	// ComputePool is the name of a compute pool in the same environment.
+	ComputePool string `json:"compute_pool"`
+	// Replicas is a fixed replica count, 1..100; 0 when Autoscaling is set.
+	Replicas int64 `json:"replicas,omitempty"`
+	// Autoscaling lets the runtime choose the count between its bounds.
+	Autoscaling *EndpointAutoscaling `json:"autoscaling,omitempty"`
+	// TrafficPercent is the variant's share of requests, 0..100.
+	TrafficPercent int64 `json:"traffic_percent"`
+}
+
+// EndpointAutoscaling bounds a runtime-owned replica count.
+type EndpointAutoscaling struct {
+	MinReplicas int64 `json:"min_replicas"`
+	MaxReplicas int64 `json:"max_replicas"`
+	// TargetRPS is the requests per second one replica should serve; 0
+	// means unset.
+	TargetRPS int64 `json:"target_rps,omitempty"`
+}
+
+// EndpointRollout is how a model version change is rolled out.
+type EndpointRollout struct {
+	// Strategy is one of RolloutStrategies.
+	Strategy string `json:"strategy"`
+	// StepPercent is the share of the variant's traffic the new version
+	// gains per step (canary: first step; linear: every step), 1..100.
+	StepPercent int64 `json:"step_percent"`
+	// BakeTimeSeconds is how long each step is watched before the next.
+	BakeTimeSeconds int64 `json:"bake_time_seconds"`
+}
+
+// ModelEndpoint is an online serving endpoint in one environment.
+type ModelEndpoint struct {
+	Metadata Metadata            `json:"metadata"`
+	Spec     ModelEndpointSpec   `json:"spec"`
+	Status   ModelEndpointStatus `json:"status"`
+}
+
+// ModelEndpointStatus is what the runtime observed about an endpoint.
+type ModelEndpointStatus struct {
+	Status
+	// Variants are the variants as they serve, in spec order.
+	Variants []EndpointVariantStatus `json:"variants,omitempty"`
+	// Shadow is the shadow variant as it serves.
+	Shadow *EndpointVariantStatus `json:"shadow,omitempty"`
+	// Rollout is the rollout in progress, if any.
+	Rollout *EndpointRolloutState `json:"rollout,omitempty"`
+	// RolloutHistory lists finished rollouts, oldest first (the last 20).
+	RolloutHistory []EndpointRolloutRecord `json:"rollout_history,omitempty"`
+}
+
+// EndpointVariantStatus is one variant as it serves.
+type EndpointVariantStatus struct {
+	Name string `json:"name"`
+	// ModelVersion is the version that serves the variant's stable traffic.
+	ModelVersion string `json:"model_version"`
+	// Replicas is the current replica count of ModelVersion; runtime-owned.
+	Replicas int64 `json:"replicas"`
+	// Backends are the base URLs of the replicas of ModelVersion.
+	Backends []string `json:"backends,omitempty"`
+	// CanaryVersion, during a rollout, is the new version; CanaryPercent
+	// of the variant's traffic goes to CanaryBackends.
+	CanaryVersion  string   `json:"canary_version,omitempty"`
+	CanaryPercent  int64    `json:"canary_percent,omitempty"`
+	CanaryBackends []string `json:"canary_backends,omitempty"`
+}
+
+// EndpointRolloutState is a rollout in progress.
+type EndpointRolloutState struct {
+	Variant     string    `json:"variant"`
+	FromVersion string    `json:"from_version"`
+	ToVersion   string    `json:"to_version"`
+	Strategy    string    `json:"strategy"`
+	Generation  int64     `json:"generation"`
+	StartedAt   time.Time `json:"started_at"`
+	// Steps are the traffic steps taken so far, the current one last.
+	Steps []EndpointRolloutStep `json:"steps"`
+}
+
+// EndpointRolloutStep is one traffic step of a rollout.
+type EndpointRolloutStep struct {
+	// Percent is the share of the variant's traffic on the new version.
+	Percent   int64     `json:"percent"`
+	StartedAt time.Time `json:"started_at"`
+}
+
+// EndpointRolloutRecord is a finished rollout.
+type EndpointRolloutRecord struct {
+	Variant     string                `json:"variant"`
+	FromVersion string                `json:"from_version"`
+	ToVersion   string                `json:"to_version"`
+	Strategy    string                `json:"strategy"`
+	Generation  int64                 `json:"generation"`
+	Result      string                `json:"result"`
+	Message     string                `json:"message,omitempty"`
+	Steps       []EndpointRolloutStep `json:"steps,omitempty"`
+	StartedAt   time.Time             `json:"started_at"`
+	FinishedAt  time.Time             `json:"finished_at"`
+}
+
+// Settled reports whether the endpoint reached a terminal phase for the
+// given generation: ready, failed, or rolled back.
+func (s ModelEndpointStatus) Settled(generation int64) bool {
+	return s.ObservedGeneration >= generation &&
+		(s.Phase == PhaseReady || s.Phase == PhaseFailed || s.Phase == PhaseRolledBack)
+}
+
+// ModelEndpointList is one page of model endpoints.
+type ModelEndpointList struct {
+	Items         []ModelEndpoint `json:"items"`
+	NextPageToken string          `json:"next_page_token,omitempty"`
+}
+
+// CreateModelEndpointRequest is the body of POST .../model-endpoints.
+type CreateModelEndpointRequest struct {
+	Name string            `json:"name"`
+	Spec ModelEndpointSpec `json:"spec"`
+}
+
+// UpdateModelEndpointRequest is the body of PUT .../model-endpoints/{name}.
+type UpdateModelEndpointRequest struct {
+	Spec ModelEndpointSpec `json:"spec"`
+}
+
+// OpIDPredict is the operation ID of the prediction gateway.
+const OpIDPredict = "predictModelEndpoint"
+
+// PredictRequest is the body of POST .../model-endpoints/{name}/predict.
+// (Go's ServeMux cannot route "{name}:predict", hence the sub-path.)
+type PredictRequest struct {
+	// Inputs are the model's numeric inputs, in signature order.
+	Inputs []float64 `json:"inputs"`
+}
+
+// PredictResponse is the answer of the gateway.
+type PredictResponse struct {
+	Variant      string  `json:"variant"`
+	ModelVersion string  `json:"model_version"`
+	Prediction   float64 `json:"prediction"`
+}

@@ -1,0 +1,157 @@
+package server_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
+)
+
+// endpointFixture adds pool cpu, model version v1 (predicts 2x+1) and
+// endpoint api serving it to an RBAC fixture, and waits until it is ready.
+func endpointFixture(t *testing.T) (*apiClient, map[string]*apiClient) {
+	t.Helper()
+	admin, c := rbacFixture(t)
+	createPool(admin, "dev", "cpu", api.ComputePoolSpec{MaxNodes: 1})
+	content := []byte(`{"slope": 2, "intercept": 1}`)
+	path := filepath.Join(t.TempDir(), "model.json")
+	if err := os.WriteFile(path, content, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(content)
+	admin.must(http.StatusCreated, http.MethodPost, objPath("dev", api.KindModelVersion, ""), api.CreateModelVersionRequest{Name: "v1", Spec: api.ModelVersionSpec{
+		Model: "churn", ArtifactURI: "file://" + path, ArtifactSHA256: hex.EncodeToString(sum[:]), Framework: api.FrameworkMLOpsLinear,
+		Approval: api.ApprovalRequest{Status: api.ApprovalPending},
+	}})
+	admin.must(http.StatusCreated, http.MethodPost, objPath("dev", api.KindModelEndpoint, ""), api.CreateModelEndpointRequest{Name: "api", Spec: endpointSpec(100)})
+	admin.waitFor(objPath("dev", api.KindModelEndpoint, "api"), 20*time.Second, func(r response) bool {
+		ep := decode[api.ModelEndpoint](t, r)
+		return ep.Status.Phase == api.PhaseReady && ep.Status.ObservedGeneration == ep.Metadata.Generation
+	})
+	return admin, c
+}
+
+func endpointSpec(traffic int64) api.ModelEndpointSpec {
+	return api.ModelEndpointSpec{
+		Variants: []api.EndpointVariant{{Name: "primary", ModelVersion: "v1", ComputePool: "cpu", Replicas: 2, TrafficPercent: traffic}},
+		Shadow:   &api.EndpointVariant{Name: "shadow", ModelVersion: "v1", ComputePool: "cpu", Replicas: 1},
+		Rollout:  api.EndpointRollout{Strategy: api.RolloutAllAtOnce, StepPercent: 10},
+	}
+}
+
+func TestModelEndpoint_PredictNeedsInvoker(t *testing.T) {
+	admin, c := endpointFixture(t)
+	predict := objPath("dev", api.KindModelEndpoint, "api") + "/predict"
+	body := api.PredictRequest{Inputs: []float64{10}}
+	wantError(t, c["viewer"].do(http.MethodPost, predict, body), http.StatusForbidden, api.EFORBIDDEN, "")
+	wantError(t, c["nobody"].do(http.MethodPost, predict, body), http.StatusForbidden, api.EFORBIDDEN, "")
+	for _, who := range []string{"invoker", "editor", "owner"} {
+		got := decode[api.PredictResponse](t, c[who].must(http.StatusOK, http.MethodPost, predict, body))
+		if got != (api.PredictResponse{Variant: "primary", ModelVersion: "v1", Prediction: 21}) {
+			t.Fatalf("%s: predict = %+v", who, got)
+		}
+	}
+	wantError(t, c["invoker"].do(http.MethodPost, predict, api.PredictRequest{Inputs: []float64{1, 2}}), http.StatusBadRequest, api.EINVALID, "inputs")
+	wantError(t, c["invoker"].do(http.MethodPost, objPath("dev", api.KindModelEndpoint, "missing")+"/predict", body), http.StatusNotFound, api.ENOTFOUND, "")
+
+	// The gateway's per-variant metrics, the shadow's copies included; a
+	// bad input is the caller's error, not the variant's.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m := string(admin.must(http.StatusOK, http.MethodGet, "/metrics", nil).Body)
+		if strings.Contains(m, `mlopsd_endpoint_invocations_total{endpoint="api",env="dev",variant="primary"} 4`) &&
+			strings.Contains(m, `mlopsd_endpoint_invocations_total{endpoint="api",env="dev",variant="shadow"} 4`) &&
+			strings.Contains(m, `mlopsd_endpoint_errors_total{endpoint="api",env="dev",variant="primary"} 0`) &&
+			strings.Contains(m, `mlopsd_endpoint_latency_seconds_count{endpoint="api",env="dev",variant="primary"} 4`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("metrics lack the endpoint series:\n%s", m)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestModelEndpoint_Validation(t *testing.T) {
+	admin, _ := endpointFixture(t)
+	coll := objPath("dev", api.KindModelEndpoint, "")
+	create := func(spec api.ModelEndpointSpec) response {
+		return admin.do(http.MethodPost, coll, api.CreateModelEndpointRequest{Name: "other", Spec: spec})
+	}
+	wantError(t, create(endpointSpec(90)), http.StatusBadRequest, api.EINVALID, "spec.variants")
+	s := endpointSpec(100)
+	s.Shadow.TrafficPercent = 5
+	wantError(t, create(s), http.StatusBadRequest, api.EINVALID, "spec.shadow.traffic_percent")
+	s = endpointSpec(100)
+	s.Variants[0].Autoscaling = &api.EndpointAutoscaling{MinReplicas: 1, MaxReplicas: 2}
+	wantError(t, create(s), http.StatusBadRequest, api.EINVALID, "spec.variants[0].replicas")
+	s = endpointSpec(100)
+	s.Rollout.Strategy = "yolo"
+	wantError(t, create(s), http.StatusBadRequest, api.EINVALID, "spec.rollout.strategy")
+	s = endpointSpec(100)
+	s.Variants[0].ComputePool = "gpu"
+	wantError(t, create(s), http.StatusBadRequest, api.EINVALID, "spec.variants[0].compute_pool")
+
+	// An environment that serves only approved versions refuses v1 (pending).
+	admin.must(http.StatusCreated, http.MethodPost, "/v1/environments", api.CreateEnvironmentRequest{Name: "strict", Spec: api.EnvironmentSpec{Policy: api.EnvironmentPolicy{RequireApprovedModels: true}}})
+	env := decode[api.Environment](t, admin.must(http.StatusOK, http.MethodGet, envPath("strict"), nil))
+	if !env.Spec.Policy.RequireApprovedModels {
+		t.Fatalf("policy = %+v", env.Spec.Policy)
+	}
+	env = decode[api.Environment](t, admin.must(http.StatusOK, http.MethodPut, envPath("dev"), api.UpdateEnvironmentRequest{Spec: api.EnvironmentSpec{Policy: api.EnvironmentPolicy{RequireApprovedModels: true}}}))
+	e := wantError(t, create(endpointSpec(100)), http.StatusBadRequest, api.EINVALID, "spec.variants[0].model_version")
+	if !strings.Contains(e.Message, "require_approved_models") {
+		t.Fatalf("message = %q", e.Message)
+	}
+}
+
+func TestModelEndpoint_ConflictsWhileRollingOutAndServedVersions(t *testing.T) {
+	admin, _ := endpointFixture(t)
+	item := objPath("dev", api.KindModelEndpoint, "api")
+	v1 := decode[api.ModelVersion](t, admin.must(http.StatusOK, http.MethodGet, objPath("dev", api.KindModelVersion, "v1"), nil))
+	v2 := v1.Spec
+	v2.ApprovalHistory = nil
+	admin.must(http.StatusCreated, http.MethodPost, objPath("dev", api.KindModelVersion, ""), api.CreateModelVersionRequest{Name: "v2", Spec: v2})
+
+	// A version an endpoint serves cannot be deleted.
+	e := wantError(t, admin.do(http.MethodDelete, objPath("dev", api.KindModelVersion, "v1"), nil), http.StatusConflict, api.ECONFLICT, "")
+	if !strings.Contains(e.Message, `served by model endpoint "api"`) {
+		t.Fatalf("message = %q", e.Message)
+	}
+
+	// A canary with a long bake stays rolling_out.
+	spec := endpointSpec(100)
+	spec.Variants[0].ModelVersion = "v2"
+	spec.Rollout = api.EndpointRollout{Strategy: api.RolloutCanary, StepPercent: 25, BakeTimeSeconds: 3600}
+	admin.must(http.StatusOK, http.MethodPut, item, api.UpdateModelEndpointRequest{Spec: spec})
+	admin.waitFor(item, 20*time.Second, func(r response) bool {
+		ep := decode[api.ModelEndpoint](t, r)
+		return ep.Status.Phase == api.PhaseRollingOut && ep.Status.Variants[0].CanaryPercent == 25
+	})
+	// A second version change while it runs is a conflict, naming the field.
+	other := spec
+	other.Variants = []api.EndpointVariant{spec.Variants[0]}
+	other.Variants[0].ModelVersion = "v1"
+	e = wantError(t, admin.do(http.MethodPut, item, api.UpdateModelEndpointRequest{Spec: other}), http.StatusConflict, api.ECONFLICT, "spec.variants[0].model_version")
+	if !strings.Contains(e.Message, "is in progress") {
+		t.Fatalf("message = %q", e.Message)
+	}
+	// Other changes go through.
+	spec.Variants[0].Replicas = 3
+	admin.must(http.StatusOK, http.MethodPut, item, api.UpdateModelEndpointRequest{Spec: spec})
+	// The predictions split between both versions while the canary bakes.
+	seen := map[string]bool{}
+	for i := 0; i < 200 && len(seen) < 2; i++ {
+		got := decode[api.PredictResponse](t, admin.must(http.StatusOK, http.MethodPost, item+"/predict", api.PredictRequest{Inputs: []float64{1}}))
+		seen[got.ModelVersion] = true
+	}
+	if !seen["v1"] || !seen["v2"] {
+		t.Fatalf("versions answering during the canary: %v", seen)
+	}
+}

@@ -1,0 +1,571 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/client"
+)
+
+var (
+	_ resource.Resource                   = (*modelEndpointResource)(nil)
+	_ resource.ResourceWithConfigure      = (*modelEndpointResource)(nil)
+	_ resource.ResourceWithImportState    = (*modelEndpointResource)(nil)
+	_ resource.ResourceWithValidateConfig = (*modelEndpointResource)(nil)
+)
+
+// NewModelEndpointResource returns the mlops_model_endpoint resource.
+func NewModelEndpointResource() resource.Resource {
+	return &modelEndpointResource{}
+}
+
+type modelEndpointResource struct {
+	client *client.Client
+}
+
+type modelEndpointModel struct {
+	ID                          types.String           `tfsdk:"id"`
+	Environment                 types.String           `tfsdk:"environment"`
+	Name                        types.String           `tfsdk:"name"`
+	Variants                    []endpointVariantModel `tfsdk:"variants"`
+	Shadow                      *endpointShadowModel   `tfsdk:"shadow"`
+	RequestLogSampleRatePercent types.Int64            `tfsdk:"request_log_sample_rate_percent"`
+	Rollout                     *endpointRolloutModel  `tfsdk:"rollout"`
+	UID                         types.String           `tfsdk:"uid"`
+	CreatedAt                   types.String           `tfsdk:"created_at"`
+	Timeouts                    timeouts.Value         `tfsdk:"timeouts"`
+}
+
+type endpointVariantModel struct {
+	Name           types.String              `tfsdk:"name"`
+	ModelVersion   types.String              `tfsdk:"model_version"`
+	ComputePool    types.String              `tfsdk:"compute_pool"`
+	Replicas       types.Int64               `tfsdk:"replicas"`
+	Autoscaling    *endpointAutoscalingModel `tfsdk:"autoscaling"`
+	TrafficPercent types.Int64               `tfsdk:"traffic_percent"`
+}
+
+type endpointShadowModel struct {
+	Name         types.String              `tfsdk:"name"`
+	ModelVersion types.String              `tfsdk:"model_version"`
+	ComputePool  types.String              `tfsdk:"compute_pool"`
+	Replicas     types.Int64               `tfsdk:"replicas"`
+	Autoscaling  *endpointAutoscalingModel `tfsdk:"autoscaling"`
+}
+
+type endpointAutoscalingModel struct {
+	MinReplicas types.Int64 `tfsdk:"min_replicas"`
+	MaxReplicas types.Int64 `tfsdk:"max_replicas"`
+	TargetRPS   types.Int64 `tfsdk:"target_rps"`
+}
+
+type endpointRolloutModel struct {
+	Strategy        types.String `tfsdk:"strategy"`
+	StepPercent     types.Int64  `tfsdk:"step_percent"`
+	BakeTimeSeconds types.Int64  `tfsdk:"bake_time_seconds"`
+}
+
+// Defaults of a model endpoint.
+const (
+	modelEndpointDefaultTimeout = 20 * time.Minute
+	defaultRolloutStepPercent   = 10
+)
+
+var endpointRolloutAttrTypes = map[string]attr.Type{
+	"strategy":          types.StringType,
+	"step_percent":      types.Int64Type,
+	"bake_time_seconds": types.Int64Type,
+}
+
+func (r *modelEndpointResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_model_endpoint"
+}
+
+// variantAttributes are the attributes a variant and the shadow share.
+func variantAttributes(what string) map[string]schema.Attribute {
+	return map[string]schema.Attribute{
+		"name": schema.StringAttribute{
+			MarkdownDescription: "Name of the " + what + ", unique in the endpoint; it labels the gateway's metrics and answers.",
+			Required:            true,
+			Validators:          []validator.String{nameValidator()},
+		},
+		"model_version": schema.StringAttribute{
+			MarkdownDescription: "Name of the model version (`mlops_model_version`) in the same environment to serve; its framework must be `mlops-linear`, " +
+				"and approved when the environment's `policy.require_approved_models` is true. Changing it is an in-place update carried out as a rollout " +
+				"(see `rollout`): apply waits until it finishes and fails if it rolls back.",
+			Required:   true,
+			Validators: []validator.String{nameValidator()},
+		},
+		"compute_pool": schema.StringAttribute{
+			MarkdownDescription: "Name of the compute pool (`mlops_compute_pool`) in the same environment the replicas run on.",
+			Required:            true,
+			Validators:          []validator.String{nameValidator()},
+		},
+		"replicas": schema.Int64Attribute{
+			MarkdownDescription: "Fixed number of replicas, 1-100. Set this or `autoscaling`.",
+			Optional:            true,
+			Validators:          []validator.Int64{int64validator.Between(1, 100)},
+		},
+		"autoscaling": schema.SingleNestedAttribute{
+			MarkdownDescription: "Let the runtime choose the replica count between the bounds; the current count is runtime-owned and never a diff " +
+				"(read it from the `mlops_model_endpoint` data source). Set this or `replicas`.",
+			Optional: true,
+			Attributes: map[string]schema.Attribute{
+				"min_replicas": schema.Int64Attribute{
+					MarkdownDescription: "Fewest replicas, 1-100 and at most `max_replicas`.",
+					Required:            true,
+					Validators:          []validator.Int64{int64validator.Between(1, 100)},
+				},
+				"max_replicas": schema.Int64Attribute{
+					MarkdownDescription: "Most replicas, 1-100.",
+					Required:            true,
+					Validators:          []validator.Int64{int64validator.Between(1, 100)},
+				},
+				"target_rps": schema.Int64Attribute{
+					MarkdownDescription: "Requests per second one replica should serve.",
+					Optional:            true,
+					Validators:          []validator.Int64{int64validator.Between(1, 1000000)},
+				},
+			},
+		},
+	}
+}
+
+func (r *modelEndpointResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	variant := variantAttributes("variant")
+	variant["traffic_percent"] = schema.Int64Attribute{
+		MarkdownDescription: "Share of the requests this variant serves, 0-100; the variants' shares must sum to 100 (checked at plan time).",
+		Required:            true,
+		Validators:          []validator.Int64{int64validator.Between(0, 100)},
+	}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "An online model endpoint: one or more variants, each serving a model version on a compute pool, with traffic split " +
+			"between them by `traffic_percent`, an optional shadow variant that receives a copy of every request, and a rollout strategy " +
+			"for model version changes. The control plane's gateway answers `POST /v1/environments/{env}/model-endpoints/{name}/predict` " +
+			"(role `invoker`) with `{variant, model_version, prediction}`.\n\n" +
+			"Changing a variant's `model_version` rolls the new version out (`all_at_once`, `canary`, `linear` or `blue_green`, baking " +
+			"`bake_time_seconds` at each step). Apply waits for the rollout. If the new version's replicas fail to start or fail their health " +
+			"or predict check, the control plane rolls back and the apply **fails**, saying why; the previous version keeps serving, and the " +
+			"state records it, so the next plan proposes the change again.\n\n" +
+			"Replica counts chosen by the runtime (autoscaling) are not attributes of this resource and never show as a diff; the " +
+			"`mlops_model_endpoint` data source reports them, with the phase and the rollout history.",
+		Attributes: map[string]schema.Attribute{
+			"id":          computedOnceAttribute("`<environment>/<name>`, Terraform's resource ID and the import ID. Set by the provider."),
+			"environment": environmentAttribute("endpoint"),
+			"name":        nameAttribute("endpoint"),
+			"variants": schema.ListNestedAttribute{
+				MarkdownDescription: "The variants that serve traffic, 1-10, with unique names.",
+				Required:            true,
+				Validators:          []validator.List{listvalidator.SizeBetween(1, 10)},
+				NestedObject:        schema.NestedAttributeObject{Attributes: variant},
+			},
+			"shadow": schema.SingleNestedAttribute{
+				MarkdownDescription: "A variant that receives an asynchronous copy of every request; its answers are discarded, its metrics recorded. " +
+					"A new `model_version` replaces it without a rollout.",
+				Optional:   true,
+				Attributes: variantAttributes("shadow variant"),
+			},
+			"request_log_sample_rate_percent": schema.Int64Attribute{
+				MarkdownDescription: "Share of requests (with inputs and prediction) the gateway logs, 0-100. Defaults to `0`.",
+				Optional:            true,
+				Computed:            true,
+				Default:             int64default.StaticInt64(0),
+				Validators:          []validator.Int64{int64validator.Between(0, 100)},
+			},
+			"rollout": schema.SingleNestedAttribute{
+				MarkdownDescription: "How a changed `model_version` replaces the serving one. Defaults to `all_at_once` with no bake time.",
+				Optional:            true,
+				Computed:            true,
+				Default: objectdefault.StaticValue(types.ObjectValueMust(endpointRolloutAttrTypes, map[string]attr.Value{
+					"strategy":          types.StringValue(api.RolloutAllAtOnce),
+					"step_percent":      types.Int64Value(defaultRolloutStepPercent),
+					"bake_time_seconds": types.Int64Value(0),
+				})),
+				Attributes: map[string]schema.Attribute{
+					"strategy": schema.StringAttribute{
+						MarkdownDescription: "`all_at_once` (all traffic at once), `canary` (`step_percent`, then all), `linear` (`step_percent` more per step) " +
+							"or `blue_green` (the new version is started and checked with no traffic, then takes all). Defaults to `all_at_once`.",
+						Optional:   true,
+						Computed:   true,
+						Default:    stringdefault.StaticString(api.RolloutAllAtOnce),
+						Validators: []validator.String{stringvalidator.OneOf(api.RolloutStrategies...)},
+					},
+					"step_percent": schema.Int64Attribute{
+						MarkdownDescription: "Share of the variant's traffic the new version gains per step (canary: the first step), 1-100. Defaults to `10`.",
+						Optional:            true,
+						Computed:            true,
+						Default:             int64default.StaticInt64(defaultRolloutStepPercent),
+						Validators:          []validator.Int64{int64validator.Between(1, 100)},
+					},
+					"bake_time_seconds": schema.Int64Attribute{
+						MarkdownDescription: "Seconds each step is watched (the new replicas checked on every reconcile pass) before the next, 0-86400. Defaults to `0`.",
+						Optional:            true,
+						Computed:            true,
+						Default:             int64default.StaticInt64(0),
+						Validators:          []validator.Int64{int64validator.Between(0, 86400)},
+					},
+				},
+			},
+			"uid":        uidAttribute("endpoint"),
+			"created_at": createdAtAttribute("endpoint"),
+			"timeouts":   timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+		},
+	}
+}
+
+func (r *modelEndpointResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.client = clientFromProviderData(req.ProviderData, &resp.Diagnostics)
+}
+
+// ValidateConfig checks what spans attributes at plan time: the traffic
+// split, and replicas versus autoscaling.
+func (r *modelEndpointResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var variants types.List
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("variants"), &variants)...)
+	if resp.Diagnostics.HasError() || variants.IsNull() || variants.IsUnknown() {
+		return
+	}
+	var sum int64
+	known := true
+	names := map[string]int{}
+	for i, el := range variants.Elements() {
+		obj, ok := el.(basetypes.ObjectValue)
+		if !ok || obj.IsNull() || obj.IsUnknown() {
+			known = false
+			continue
+		}
+		attrs := obj.Attributes()
+		p := path.Root("variants").AtListIndex(i)
+		if tp, ok := attrs["traffic_percent"].(basetypes.Int64Value); ok && !tp.IsUnknown() && !tp.IsNull() {
+			sum += tp.ValueInt64()
+		} else {
+			known = false
+		}
+		if n, ok := attrs["name"].(basetypes.StringValue); ok && !n.IsUnknown() && !n.IsNull() {
+			if j, dup := names[n.ValueString()]; dup {
+				resp.Diagnostics.AddAttributeError(p.AtName("name"), "Duplicate variant name",
+					fmt.Sprintf("variants[%d] and variants[%d] are both named %q; give each variant its own name", j, i, n.ValueString()))
+			}
+			names[n.ValueString()] = i
+		}
+		replicasProblem(&resp.Diagnostics, p, attrs["replicas"], attrs["autoscaling"])
+	}
+	if known && sum != 100 {
+		resp.Diagnostics.AddAttributeError(path.Root("variants"), "Invalid traffic split",
+			fmt.Sprintf("the variants' traffic_percent sum to %d; they must sum to 100", sum))
+	}
+	var shadow types.Object
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("shadow"), &shadow)...)
+	if !shadow.IsNull() && !shadow.IsUnknown() {
+		attrs := shadow.Attributes()
+		replicasProblem(&resp.Diagnostics, path.Root("shadow"), attrs["replicas"], attrs["autoscaling"])
+		if n, ok := attrs["name"].(basetypes.StringValue); ok && !n.IsUnknown() && !n.IsNull() {
+			if _, dup := names[n.ValueString()]; dup {
+				resp.Diagnostics.AddAttributeError(path.Root("shadow").AtName("name"), "Duplicate variant name",
+					fmt.Sprintf("the shadow variant is named %q like a variant; give it its own name", n.ValueString()))
+			}
+		}
+	}
+}
+
+// replicasProblem reports a variant that sets neither or both of replicas
+// and autoscaling, and autoscaling bounds the wrong way round.
+func replicasProblem(diags *diag.Diagnostics, p path.Path, replicas, autoscaling attr.Value) {
+	if replicas == nil || autoscaling == nil || replicas.IsUnknown() || autoscaling.IsUnknown() {
+		return
+	}
+	switch {
+	case replicas.IsNull() && autoscaling.IsNull():
+		diags.AddAttributeError(p.AtName("replicas"), "Missing replicas", "set replicas (1-100) or autoscaling = { min_replicas, max_replicas }")
+	case !replicas.IsNull() && !autoscaling.IsNull():
+		diags.AddAttributeError(p.AtName("replicas"), "Conflicting replicas", "set replicas or autoscaling, not both: with autoscaling the runtime owns the replica count")
+	case !autoscaling.IsNull():
+		obj, ok := autoscaling.(basetypes.ObjectValue)
+		if !ok {
+			return
+		}
+		lo, ok1 := obj.Attributes()["min_replicas"].(basetypes.Int64Value)
+		hi, ok2 := obj.Attributes()["max_replicas"].(basetypes.Int64Value)
+		if ok1 && ok2 && !lo.IsUnknown() && !hi.IsUnknown() && !lo.IsNull() && !hi.IsNull() && lo.ValueInt64() > hi.ValueInt64() {
+			diags.AddAttributeError(p.AtName("autoscaling").AtName("min_replicas"), "Invalid min_replicas",
+				fmt.Sprintf("min_replicas (%d) is more than max_replicas (%d); lower min_replicas or raise max_replicas", lo.ValueInt64(), hi.ValueInt64()))
+		}
+	}
+}
+
+func (r *modelEndpointResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan modelEndpointModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Create(ctx, modelEndpointDefaultTimeout)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	env, name := plan.Environment.ValueString(), plan.Name.ValueString()
+	what := modelEndpointObject(env, name)
+	ep, err := r.client.CreateModelEndpoint(ctx, env, name, modelEndpointToAPI(plan))
+	if err != nil {
+		addAPIError(&resp.Diagnostics, "Error creating model endpoint", what, err)
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, modelEndpointFromAPI(ep, plan))...)
+	resp.Diagnostics.Append(setETag(ctx, resp.Private, ep.Metadata.ETag)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	settled, err := r.waitSettled(ctx, env, name)
+	if settled != nil {
+		resp.Diagnostics.Append(resp.State.Set(ctx, modelEndpointFromAPI(settled, plan))...)
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Error creating model endpoint", err.Error())
+		return
+	}
+	tflog.Info(ctx, "created model endpoint", map[string]any{"environment": env, "name": name, "uid": settled.Metadata.UID})
+}
+
+// waitSettled polls until the endpoint settled on its current generation:
+// ready, failed or rolled back. Failed and rolled back are errors that say
+// why; a rolled-back one also says which version still serves.
+func (r *modelEndpointResource) waitSettled(ctx context.Context, env, name string) (*api.ModelEndpoint, error) {
+	what := modelEndpointObject(env, name)
+	var last *api.ModelEndpoint
+	err := client.Poll(ctx, pollInterval, func(ctx context.Context) (bool, error) {
+		ep, err := r.client.GetModelEndpoint(ctx, env, name)
+		if err != nil {
+			return false, err
+		}
+		last = ep
+		return ep.Status.Settled(ep.Metadata.Generation), nil
+	})
+	if err != nil {
+		if ctx.Err() != nil && last != nil {
+			return last, fmt.Errorf("%s did not settle in time (last phase %q: %s); raise the timeouts block or check mlopsd's logs: %w",
+				what, last.Status.Phase, last.Status.Message, err)
+		}
+		return last, err
+	}
+	switch last.Status.Phase {
+	case api.PhaseFailed:
+		return last, fmt.Errorf("%s failed: %s: %s", what, last.Status.Reason, last.Status.Message)
+	case api.PhaseRolledBack:
+		return last, fmt.Errorf("%s: the rollout was rolled back, so the change is not live: %s. "+
+			"Fix or replace the model version and apply again", what, last.Status.Message)
+	}
+	return last, nil
+}
+
+// Read refreshes the spec so that out-of-band edits show as drift. After a
+// rollback a variant's model_version is the version that actually serves,
+// so the plan proposes the rolled-back change again instead of hiding it.
+func (r *modelEndpointResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state modelEndpointModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	env, name := state.Environment.ValueString(), state.Name.ValueString()
+	ep, err := r.client.GetModelEndpoint(ctx, env, name)
+	if client.IsNotFound(err) {
+		tflog.Info(ctx, "model endpoint not found, removing from state", map[string]any{"environment": env, "name": name})
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if err != nil {
+		addAPIError(&resp.Diagnostics, "Error reading model endpoint", modelEndpointObject(env, name), err)
+		return
+	}
+	if ep.Metadata.DeletionRequestedAt != nil {
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, modelEndpointFromAPI(ep, state))...)
+	resp.Diagnostics.Append(setETag(ctx, resp.Private, ep.Metadata.ETag)...)
+}
+
+func (r *modelEndpointResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan modelEndpointModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Update(ctx, modelEndpointDefaultTimeout)
+	resp.Diagnostics.Append(diags...)
+	etag, diags := getETag(ctx, req.Private)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	env, name := plan.Environment.ValueString(), plan.Name.ValueString()
+	ep, err := r.client.UpdateModelEndpoint(ctx, env, name, modelEndpointToAPI(plan), etag)
+	if err != nil {
+		addAPIError(&resp.Diagnostics, "Error updating model endpoint", modelEndpointObject(env, name), err)
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, modelEndpointFromAPI(ep, plan))...)
+	resp.Diagnostics.Append(setETag(ctx, resp.Private, ep.Metadata.ETag)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	settled, err := r.waitSettled(ctx, env, name)
+	if settled != nil {
+		resp.Diagnostics.Append(resp.State.Set(ctx, modelEndpointFromAPI(settled, plan))...)
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Error updating model endpoint", err.Error())
+	}
+}
+
+func (r *modelEndpointResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state modelEndpointModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := state.Timeouts.Delete(ctx, modelEndpointDefaultTimeout)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	env, name := state.Environment.ValueString(), state.Name.ValueString()
+	// Replicas stop before the endpoint disappears.
+	deleteAndWait(ctx, &resp.Diagnostics, "model endpoint", modelEndpointObject(env, name),
+		func(ctx context.Context) (*client.DeleteResult, error) {
+			return r.client.DeleteModelEndpoint(ctx, env, name)
+		},
+		func(ctx context.Context) error {
+			_, err := r.client.GetModelEndpoint(ctx, env, name)
+			return err
+		})
+}
+
+func (r *modelEndpointResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	env, name := importEnvName(ctx, req, resp, "model endpoint", "terraform import mlops_model_endpoint.churn dev/churn")
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), env+"/"+name)...)
+}
+
+func modelEndpointObject(env, name string) string {
+	return envObject("model endpoint", env, name)
+}
+
+func autoscalingToAPI(m *endpointAutoscalingModel) *api.EndpointAutoscaling {
+	if m == nil {
+		return nil
+	}
+	return &api.EndpointAutoscaling{MinReplicas: m.MinReplicas.ValueInt64(), MaxReplicas: m.MaxReplicas.ValueInt64(), TargetRPS: m.TargetRPS.ValueInt64()}
+}
+
+func autoscalingFromAPI(a *api.EndpointAutoscaling) *endpointAutoscalingModel {
+	if a == nil {
+		return nil
+	}
+	m := &endpointAutoscalingModel{MinReplicas: types.Int64Value(a.MinReplicas), MaxReplicas: types.Int64Value(a.MaxReplicas), TargetRPS: types.Int64Null()}
+	if a.TargetRPS != 0 {
+		m.TargetRPS = types.Int64Value(a.TargetRPS)
+	}
+	return m
+}
+
+func replicasFromAPI(n int64) types.Int64 {
+	if n == 0 {
+		return types.Int64Null()
+	}
+	return types.Int64Value(n)
+}
+
+// modelEndpointToAPI builds the spec from a plan.
+func modelEndpointToAPI(m modelEndpointModel) api.ModelEndpointSpec {
+	spec := api.ModelEndpointSpec{RequestLogSampleRatePercent: m.RequestLogSampleRatePercent.ValueInt64()}
+	for _, v := range m.Variants {
+		spec.Variants = append(spec.Variants, api.EndpointVariant{
+			Name: v.Name.ValueString(), ModelVersion: v.ModelVersion.ValueString(), ComputePool: v.ComputePool.ValueString(),
+			Replicas: v.Replicas.ValueInt64(), Autoscaling: autoscalingToAPI(v.Autoscaling), TrafficPercent: v.TrafficPercent.ValueInt64(),
+		})
+	}
+	if s := m.Shadow; s != nil {
+		spec.Shadow = &api.EndpointVariant{
+			Name: s.Name.ValueString(), ModelVersion: s.ModelVersion.ValueString(), ComputePool: s.ComputePool.ValueString(),
+			Replicas: s.Replicas.ValueInt64(), Autoscaling: autoscalingToAPI(s.Autoscaling),
+		}
+	}
+	if ro := m.Rollout; ro != nil {
+		spec.Rollout = api.EndpointRollout{Strategy: ro.Strategy.ValueString(), StepPercent: ro.StepPercent.ValueInt64(), BakeTimeSeconds: ro.BakeTimeSeconds.ValueInt64()}
+	}
+	return spec
+}
+
+// modelEndpointFromAPI builds the model from the server's object. A variant
+// whose rollout was rolled back reads as the version that serves. prior
+// supplies what the server does not know (timeouts).
+func modelEndpointFromAPI(ep *api.ModelEndpoint, prior modelEndpointModel) modelEndpointModel {
+	serving := map[string]string{}
+	if ep.Status.Phase == api.PhaseRolledBack {
+		for _, vs := range ep.Status.Variants {
+			serving[vs.Name] = vs.ModelVersion
+		}
+	}
+	m := modelEndpointModel{
+		ID:                          types.StringValue(ep.Metadata.Environment + "/" + ep.Metadata.Name),
+		Environment:                 types.StringValue(ep.Metadata.Environment),
+		Name:                        types.StringValue(ep.Metadata.Name),
+		RequestLogSampleRatePercent: types.Int64Value(ep.Spec.RequestLogSampleRatePercent),
+		Rollout: &endpointRolloutModel{
+			Strategy:        types.StringValue(ep.Spec.Rollout.Strategy),
+			StepPercent:     types.Int64Value(ep.Spec.Rollout.StepPercent),
+			BakeTimeSeconds: types.Int64Value(ep.Spec.Rollout.BakeTimeSeconds),
+		},
+		UID:       types.StringValue(ep.Metadata.UID),
+		CreatedAt: types.StringValue(ep.Metadata.CreatedAt.Format(time.RFC3339)),
+		Timeouts:  prior.Timeouts,
+	}
+	for _, v := range ep.Spec.Variants {
+		version := v.ModelVersion
+		if s := serving[v.Name]; s != "" {
+			version = s
+		}
+		m.Variants = append(m.Variants, endpointVariantModel{
+			Name: types.StringValue(v.Name), ModelVersion: types.StringValue(version), ComputePool: types.StringValue(v.ComputePool),
+			Replicas: replicasFromAPI(v.Replicas), Autoscaling: autoscalingFromAPI(v.Autoscaling), TrafficPercent: types.Int64Value(v.TrafficPercent),
+		})
+	}
+	if s := ep.Spec.Shadow; s != nil {
+		m.Shadow = &endpointShadowModel{
+			Name: types.StringValue(s.Name), ModelVersion: types.StringValue(s.ModelVersion), ComputePool: types.StringValue(s.ComputePool),
+			Replicas: replicasFromAPI(s.Replicas), Autoscaling: autoscalingFromAPI(s.Autoscaling),
+		}
+	}
+	return m
+}
