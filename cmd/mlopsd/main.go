@@ -2,7 +2,8 @@
 // Terraform provider talks to, its durable store and its reconcilers.
 //
 // With no flags it serves http://127.0.0.1:8080 from ./mlops.db; with
-// -database-url from a PostgreSQL database that several replicas may share.
+// -database-url from a PostgreSQL database that several replicas may share;
+// with -tls-cert and -tls-key over HTTPS.
 package main
 
 import (
@@ -49,7 +50,8 @@ type Main struct {
 
 	// Daemon is the running control plane; Run sets it.
 	Daemon *daemon.Daemon
-	// URL is the base URL the API is served at, e.g. http://127.0.0.1:8080;
+	// URL is the base URL the API is served at, e.g. http://127.0.0.1:8080
+	// (https:// with -tls-cert);
 	// Run sets it, so with -addr 127.0.0.1:0 it names the port chosen.
 	URL string
 
@@ -85,6 +87,8 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	shutdown := fs.Duration("shutdown-timeout", 15*time.Second, "how long SIGTERM waits for in-flight requests")
 	slurmConf := fs.String("slurm-conf", envOr("MLOPSD_SLURM_CONF", ""), "slurm.conf of a Slurm cluster; compute pools may then use driver slurm, whose steps are submitted with sbatch (the Slurm clients and munge must be set up on this machine) (env MLOPSD_SLURM_CONF)")
 	modelRuntime := fs.String("model-runtime", envOr("MLOPSD_MODEL_RUNTIME", daemon.ModelRuntimeProcess), "how model endpoint replicas run: process (each a child process, mlopsd serve-model) or inprocess (each an HTTP server inside mlopsd) (env MLOPSD_MODEL_RUNTIME)")
+	tlsCert := fs.String("tls-cert", envOr("MLOPSD_TLS_CERT", ""), "PEM certificate (chain) to serve the API over HTTPS with; needs -tls-key (env MLOPSD_TLS_CERT)")
+	tlsKey := fs.String("tls-key", envOr("MLOPSD_TLS_KEY", ""), "PEM private key of -tls-cert; needs -tls-cert (env MLOPSD_TLS_KEY)")
 	leaseTTL := fs.Duration("lease-ttl", reconcile.DefaultLeaseTTL, "how long a replica's claim on an object lasts; another replica takes over the objects of one that died after at most this long")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -108,6 +112,9 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 		return fmt.Errorf("-model-runtime %q: use process or inprocess", *modelRuntime)
 	case *leaseTTL <= *interval:
 		return fmt.Errorf("-lease-ttl %v: use a duration longer than -reconcile-interval (%v), e.g. 15s", *leaseTTL, *interval)
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return errors.New("-tls-cert and -tls-key (MLOPSD_TLS_CERT and MLOPSD_TLS_KEY) go together: set both to serve HTTPS, or neither for plain HTTP")
 	}
 	if *databaseURL != "" {
 		// Naming both would leave one silently unused.
@@ -168,6 +175,8 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 		Version:              version,
 		SlurmConf:            *slurmConf,
 		ModelRuntime:         *modelRuntime,
+		TLSCertFile:          *tlsCert,
+		TLSKeyFile:           *tlsKey,
 	}
 	return nil
 }
@@ -190,7 +199,11 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.Daemon = d
-	m.URL = "http://" + ln.Addr().String()
+	scheme := "http"
+	if m.Config.TLS() {
+		scheme = "https"
+	}
+	m.URL = scheme + "://" + ln.Addr().String()
 	auth := "off (no MLOPSD_TOKEN or -token-file)"
 	if len(m.Config.Tokens) > 0 {
 		auth = fmt.Sprintf("%d bearer token(s)", len(m.Config.Tokens))

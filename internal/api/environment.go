@@ -21,6 +21,9 @@ type EnvironmentPolicy struct {
 	// RequireApprovedModels, when true, lets model endpoints serve only
 	// model versions whose approval status is approved.
 	RequireApprovedModels bool `json:"require_approved_models,omitempty"`
+	// DeletionProtection, when true, makes the control plane refuse to
+	// delete the environment; set it to false first.
+	DeletionProtection bool `json:"deletion_protection,omitempty"`
 }
 
 // Environment is a namespace such as dev, staging or prod.

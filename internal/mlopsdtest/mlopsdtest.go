@@ -2,11 +2,14 @@
 // file in a temporary directory, the real API server on an httptest
 // listener, and the real reconcilers on a fast tick. It is the one package
 // through which provider tests reach the control plane. WithDatabaseURL
-// puts the objects in PostgreSQL instead.
+// puts the objects in PostgreSQL instead; WithTLS serves the API over HTTPS.
 package mlopsdtest
 
 import (
+	"crypto/tls"
+	"encoding/pem"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -22,57 +25,87 @@ type Server struct {
 	Daemon *daemon.Daemon
 	// RunsDir holds the pipeline runs' directories, logs and artifacts.
 	RunsDir string
+	// CACertFile, with WithTLS, is a PEM file of the certificate that signs
+	// (and is) the server's certificate, for a client's CA certificate
+	// setting. It is empty without TLS.
+	CACertFile string
+}
+
+// config is the test configuration options change.
+type config struct {
+	daemon.Config
+	tls bool
 }
 
 // Option changes the test configuration.
-type Option func(*daemon.Config)
+type Option func(*config)
+
+// WithTLS serves the API over HTTPS (TLS 1.2 or later) with a self-signed
+// certificate for 127.0.0.1; Server.CACertFile is that certificate.
+func WithTLS() Option {
+	return func(c *config) { c.tls = true }
+}
 
 // WithTokens turns on authentication with the given plain-text tokens.
 func WithTokens(tokens ...string) Option {
-	return func(c *daemon.Config) { c.Tokens = tokens }
+	return func(c *config) { c.Tokens = tokens }
 }
 
 // WithAuth turns on the token table and roles (mlopsd -auth on) with
 // adminToken as the bootstrap admin token.
 func WithAuth(adminToken string) Option {
-	return func(c *daemon.Config) { c.Auth, c.BootstrapToken = true, adminToken }
+	return func(c *config) { c.Auth, c.BootstrapToken = true, adminToken }
 }
 
 // WithDatabaseURL keeps the objects in the PostgreSQL database dsn (e.g.
 // one from pgtest.Start) instead of a SQLite file.
 func WithDatabaseURL(dsn string) Option {
-	return func(c *daemon.Config) { c.DatabaseURL = dsn }
+	return func(c *config) { c.DatabaseURL = dsn }
 }
 
 // WithLocalMaxNodes bounds local pools, to provoke capacity failures.
 func WithLocalMaxNodes(n int64) Option {
-	return func(c *daemon.Config) { c.LocalMaxNodesPerPool = n }
+	return func(c *config) { c.LocalMaxNodesPerPool = n }
 }
 
 // WithSlurmConf configures the Slurm cluster of slurm.conf conf, so that
 // compute pools may use driver slurm (see internal/slurmtest).
 func WithSlurmConf(conf string) Option {
-	return func(c *daemon.Config) { c.SlurmConf = conf }
+	return func(c *config) { c.SlurmConf = conf }
 }
 
 // Start runs a control plane until the test ends.
 func Start(tb testing.TB, opts ...Option) *Server {
 	tb.Helper()
 	dir := tb.TempDir()
-	cfg := daemon.Config{
+	cfg := config{Config: daemon.Config{
 		DataPath:          filepath.Join(dir, "mlops.db"),
 		RunsDir:           filepath.Join(dir, "runs"),
 		ReconcileInterval: 20 * time.Millisecond,
 		Version:           "test",
-	}
+	}}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	d, err := daemon.New(cfg)
+	d, err := daemon.New(cfg.Config)
 	if err != nil {
 		tb.Fatalf("starting mlopsd: %v", err)
 	}
-	ts := httptest.NewServer(d.Server)
+	ts := httptest.NewUnstartedServer(d.Server)
+	caFile := ""
+	if cfg.tls {
+		ts.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+		ts.StartTLS()
+		caFile = filepath.Join(dir, "ca.pem")
+		block := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw})
+		if err := os.WriteFile(caFile, block, 0o600); err != nil {
+			ts.Close()
+			_ = d.Close()
+			tb.Fatalf("writing the CA certificate: %v", err)
+		}
+	} else {
+		ts.Start()
+	}
 	d.RunReconcilers()
 	tb.Cleanup(func() {
 		ts.Close()
@@ -80,5 +113,5 @@ func Start(tb testing.TB, opts ...Option) *Server {
 			tb.Errorf("closing mlopsd: %v", err)
 		}
 	})
-	return &Server{URL: ts.URL, Daemon: d, RunsDir: cfg.RunsDir}
+	return &Server{URL: ts.URL, Daemon: d, RunsDir: cfg.RunsDir, CACertFile: caFile}
 }

@@ -31,6 +31,7 @@ var (
 	_ resource.ResourceWithConfigure      = (*computePoolResource)(nil)
 	_ resource.ResourceWithImportState    = (*computePoolResource)(nil)
 	_ resource.ResourceWithValidateConfig = (*computePoolResource)(nil)
+	_ resource.ResourceWithModifyPlan     = (*computePoolResource)(nil)
 )
 
 // NewComputePoolResource returns the mlops_compute_pool resource.
@@ -80,7 +81,8 @@ func (r *computePoolResource) Schema(ctx context.Context, _ resource.SchemaReque
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "A compute pool is a group of CPU or GPU nodes in one environment. The control plane keeps at least `min_nodes` " +
 			"nodes up and never more than `max_nodes`, and enforces the environment's policy (allowed accelerator types and its GPU cap, " +
-			"counted as `max_nodes × accelerator_count`). Create and update wait until the pool is `ready`; a pool that fails " +
+			"counted as `max_nodes × accelerator_count`). When the environment already exists, `terraform plan` checks the pool against " +
+			"that policy too, so a pool over the GPU cap fails the plan rather than the apply. Create and update wait until the pool is `ready`; a pool that fails " +
 			"(for example `InsufficientCapacity`) is an apply error.\n\n" +
 			"The node count changes at run time without any change in Terraform, so this resource only records `phase` and " +
 			"`current_nodes` as they were when Terraform last created or updated the pool. Read the live values from the " +

@@ -39,14 +39,17 @@ type environmentResource struct {
 }
 
 type environmentModel struct {
-	ID          types.String   `tfsdk:"id"`
-	Name        types.String   `tfsdk:"name"`
-	Description types.String   `tfsdk:"description"`
-	Labels      types.Map      `tfsdk:"labels"`
-	Policy      types.Object   `tfsdk:"policy"`
-	UID         types.String   `tfsdk:"uid"`
-	CreatedAt   types.String   `tfsdk:"created_at"`
-	Timeouts    timeouts.Value `tfsdk:"timeouts"`
+	ID          types.String `tfsdk:"id"`
+	Name        types.String `tfsdk:"name"`
+	Description types.String `tfsdk:"description"`
+	Labels      types.Map    `tfsdk:"labels"`
+	Policy      types.Object `tfsdk:"policy"`
+	// DeletionProtection is the API's spec.policy.deletion_protection, kept
+	// at the top level where Terraform users look for it.
+	DeletionProtection types.Bool     `tfsdk:"deletion_protection"`
+	UID                types.String   `tfsdk:"uid"`
+	CreatedAt          types.String   `tfsdk:"created_at"`
+	Timeouts           timeouts.Value `tfsdk:"timeouts"`
 }
 
 type environmentPolicyModel struct {
@@ -72,7 +75,7 @@ func (r *environmentResource) Schema(ctx context.Context, _ resource.SchemaReque
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "An environment (for example `dev`, `staging` or `prod`) is the namespace every other object lives in, " +
 			"with a policy that the control plane enforces on them: which accelerators compute pools may use and how many GPUs they may hold in total. " +
-			"An environment can only be deleted once it is empty.",
+			"An environment can only be deleted once it is empty, and not at all while `deletion_protection` is `true`.",
 		Attributes: map[string]schema.Attribute{
 			"id":          computedOnceAttribute("The environment's name, as Terraform's resource ID."),
 			"name":        immutableNameAttribute("Name of the environment: 1-63 lowercase letters, digits and `-`, starting with a letter. Changing it replaces the environment."),
@@ -107,6 +110,13 @@ func (r *environmentResource) Schema(ctx context.Context, _ resource.SchemaReque
 						Default:             booldefault.StaticBool(false),
 					},
 				},
+			},
+			"deletion_protection": schema.BoolAttribute{
+				MarkdownDescription: "When `true`, the control plane refuses to delete the environment, so `terraform destroy` (or removing the resource, " +
+					"or a change that replaces it) fails until you set it to `false` and apply. Defaults to `false`; changes in place.",
+				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(false),
 			},
 			"uid":        uidAttribute("environment"),
 			"created_at": createdAtAttribute("environment"),
@@ -251,6 +261,7 @@ func environmentToAPI(ctx context.Context, m environmentModel, diags *diag.Diagn
 		Description: m.Description.ValueString(),
 		Labels:      mapToAPI(ctx, m.Labels, diags),
 	}
+	spec.Policy.DeletionProtection = m.DeletionProtection.ValueBool()
 	if !m.Policy.IsNull() && !m.Policy.IsUnknown() {
 		var p environmentPolicyModel
 		diags.Append(m.Policy.As(ctx, &p, objectAsOptions)...)
@@ -275,13 +286,14 @@ func environmentFromAPI(ctx context.Context, env *api.Environment, prior environ
 	obj, d := types.ObjectValue(environmentPolicyAttrTypes, policy)
 	diags.Append(d...)
 	return environmentModel{
-		ID:          types.StringValue(env.Metadata.Name),
-		Name:        types.StringValue(env.Metadata.Name),
-		Description: types.StringValue(env.Spec.Description),
-		Labels:      mapFromAPI(ctx, env.Spec.Labels, diags),
-		Policy:      obj,
-		UID:         types.StringValue(env.Metadata.UID),
-		CreatedAt:   types.StringValue(env.Metadata.CreatedAt.Format(time.RFC3339)),
-		Timeouts:    prior.Timeouts,
+		ID:                 types.StringValue(env.Metadata.Name),
+		Name:               types.StringValue(env.Metadata.Name),
+		Description:        types.StringValue(env.Spec.Description),
+		Labels:             mapFromAPI(ctx, env.Spec.Labels, diags),
+		Policy:             obj,
+		DeletionProtection: types.BoolValue(env.Spec.Policy.DeletionProtection),
+		UID:                types.StringValue(env.Metadata.UID),
+		CreatedAt:          types.StringValue(env.Metadata.CreatedAt.Format(time.RFC3339)),
+		Timeouts:           prior.Timeouts,
 	}
 }

@@ -115,3 +115,41 @@ func TestAccProvider_tokenFromEnvironment(t *testing.T) {
 		},
 	})
 }
+
+// TestAccProvider_tls runs against an mlopsd served over HTTPS with a
+// self-signed certificate: with ca_cert_file the provider trusts it, and
+// without it fails with the certificate error and its fix.
+func TestAccProvider_tls(t *testing.T) {
+	a := startAccWith(t, mlopsdtest.WithTLS())
+	trusting, err := client.New(client.Config{Endpoint: a.srv.URL, CACertFile: a.srv.CACertFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.client = trusting
+	config := func(caLine string) string {
+		return fmt.Sprintf(`
+provider "mlops" {
+  endpoint = %q
+  %s
+}
+resource "mlops_environment" "test" { name = "tls" }
+`, a.srv.URL, caLine)
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy: a.checkDestroyed("mlops_environment", func(ctx context.Context, c *client.Client, attrs map[string]string) error {
+			_, err := c.GetEnvironment(ctx, attrs["name"])
+			return err
+		}),
+		Steps: []resource.TestStep{
+			{
+				Config:      config(""),
+				ExpectError: regexp.MustCompile(`(?s)TLS\s+certificate\s+is\s+not\s+trusted.*CA\s+certificate\s+file`),
+			},
+			{
+				Config: config(fmt.Sprintf("ca_cert_file = %q", a.srv.CACertFile)),
+				Check:  resource.TestCheckResourceAttr("mlops_environment.test", "name", "tls"),
+			},
+		},
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -84,6 +85,31 @@ type Config struct {
 	// (each a child process, mlopsd serve-model) or ModelRuntimeInProcess
 	// (each an HTTP server inside mlopsd, the default, which tests use).
 	ModelRuntime string
+	// TLSCertFile and TLSKeyFile, when both set, are the PEM certificate
+	// (chain) and private key the API is served with over HTTPS (TLS 1.2 or
+	// later). Both empty serves plain HTTP; one without the other is an
+	// error.
+	TLSCertFile string
+	TLSKeyFile  string
+}
+
+// TLS reports whether the API is served over HTTPS.
+func (cfg Config) TLS() bool { return cfg.TLSCertFile != "" || cfg.TLSKeyFile != "" }
+
+// loadTLS reads the certificate and key of cfg, or returns nil when TLS is
+// off.
+func loadTLS(cfg Config) (*tls.Config, error) {
+	if !cfg.TLS() {
+		return nil, nil
+	}
+	if cfg.TLSCertFile == "" || cfg.TLSKeyFile == "" {
+		return nil, errors.New("TLS needs both a certificate and a private key: set -tls-cert and -tls-key (MLOPSD_TLS_CERT and MLOPSD_TLS_KEY), or neither for plain HTTP")
+	}
+	cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("loading the TLS certificate %s and key %s: %w", cfg.TLSCertFile, cfg.TLSKeyFile, err)
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}, nil
 }
 
 // Model runtimes of Config.ModelRuntime.
@@ -127,6 +153,10 @@ func New(cfg Config) (*Daemon, error) {
 	}
 	if cfg.ReplicaID == "" {
 		cfg.ReplicaID = NewReplicaID()
+	}
+	tlsConfig, err := loadTLS(cfg)
+	if err != nil {
+		return nil, err
 	}
 	st, err := openStore(cfg)
 	if err != nil {
@@ -209,6 +239,7 @@ func New(cfg Config) (*Daemon, error) {
 	httpServer := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: 10 * time.Second,
+		TLSConfig:         tlsConfig,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
 	return &Daemon{cfg: cfg, Store: st, Server: srv, Reconciler: rec, Steps: steps, Backends: backends, httpServer: httpServer}, nil
@@ -324,10 +355,17 @@ func (d *Daemon) Listen() (net.Listener, error) {
 	return net.Listen("tcp", d.cfg.Addr)
 }
 
-// Serve serves the API on ln until Close, and closes ln. It returns nil
-// after a clean Close, also when Close came first.
+// Serve serves the API on ln until Close, and closes ln: over HTTPS when
+// the configuration has a TLS certificate. It returns nil after a clean
+// Close, also when Close came first.
 func (d *Daemon) Serve(ln net.Listener) error {
-	err := d.httpServer.Serve(ln)
+	var err error
+	if d.httpServer.TLSConfig != nil {
+		// The certificate is in TLSConfig already.
+		err = d.httpServer.ServeTLS(ln, "", "")
+	} else {
+		err = d.httpServer.Serve(ln)
+	}
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}

@@ -129,8 +129,7 @@ func computePoolPolicyCheck(ctx context.Context, v store.View, ref api.Ref, s *a
 		return fmt.Errorf("decoding %s: %w", envObj.Ref(), err)
 	}
 	if allowed := env.Policy.AllowedAcceleratorTypes; len(allowed) > 0 && s.AcceleratorType != acceleratorNone && !contains(allowed, s.AcceleratorType) {
-		return api.Errorf(api.EINVALID, "spec.accelerator_type",
-			"%q is not allowed in environment %q (policy.allowed_accelerator_types = %q); pick one of those or change the environment's policy", s.AcceleratorType, ref.Environment, allowed)
+		return api.NewError(api.EINVALID, "spec.accelerator_type", api.AcceleratorNotAllowedMessage(ref.Environment, s.AcceleratorType, allowed))
 	}
 	if env.Policy.MaxGPUs == nil {
 		return nil
@@ -152,9 +151,7 @@ func computePoolPolicyCheck(ctx context.Context, v store.View, ref api.Ref, s *a
 	}
 	asked := s.MaxNodes * s.AcceleratorCount
 	if others+asked > *env.Policy.MaxGPUs {
-		return api.Errorf(api.EINVALID, "spec.max_nodes",
-			"environment %q allows at most %d GPUs (policy.max_gpus); other pools use %d and this pool asks for %d (max_nodes %d × accelerator_count %d); lower max_nodes or raise the environment's max_gpus",
-			ref.Environment, *env.Policy.MaxGPUs, others, asked, s.MaxNodes, s.AcceleratorCount)
+		return api.NewError(api.EINVALID, "spec.max_nodes", api.GPUQuotaMessage(ref.Environment, *env.Policy.MaxGPUs, others, s.MaxNodes, s.AcceleratorCount))
 	}
 	return nil
 }

@@ -42,6 +42,7 @@ func environmentKind() *kind[api.EnvironmentSpec] {
 		crossCheck: func(ctx context.Context, v store.View, ref api.Ref, s *api.EnvironmentSpec) error {
 			return environmentPolicyCheck(ctx, v, ref.Name, s)
 		},
+		deleteCheck: environmentNotProtected,
 		initialStatus: func(*api.EnvironmentSpec) any {
 			return api.EnvironmentStatus{Status: readyStatus("environment is ready")}
 		},
@@ -87,6 +88,20 @@ func environmentPolicyCheck(ctx context.Context, v store.View, name string, s *a
 	if s.Policy.MaxGPUs != nil && used > *s.Policy.MaxGPUs {
 		return api.Errorf(api.EINVALID, "spec.policy.max_gpus",
 			"compute pools in environment %q already use %d GPUs (max_nodes × accelerator_count), more than %d; raise max_gpus or shrink the pools first", name, used, *s.Policy.MaxGPUs)
+	}
+	return nil
+}
+
+// environmentNotProtected refuses to delete an environment whose policy
+// has deletion_protection set, naming the two steps that delete it.
+func environmentNotProtected(_ context.Context, _ store.View, obj *store.Object) error {
+	var spec api.EnvironmentSpec
+	if err := json.Unmarshal(obj.Spec, &spec); err != nil {
+		return fmt.Errorf("decoding %s: %w", obj.Ref(), err)
+	}
+	if spec.Policy.DeletionProtection {
+		return api.Errorf(api.ECONFLICT, "spec.policy.deletion_protection",
+			"environment %q has deletion_protection = true; set it to false and apply first, then delete", obj.Meta.Name)
 	}
 	return nil
 }
