@@ -1,0 +1,303 @@
+// Package harness holds what the benchmarks under bench/cmd share: building
+// mlopsd and the provider from this checkout, starting mlopsd on a free
+// loopback port, and reading a process's memory from /proc.
+package harness
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Provider address and version the mirror installs.
+const (
+	ProviderAddr    = "registry.terraform.io/mlops-as-code/mlops"
+	ProviderVersion = "0.1.0"
+)
+
+// ModuleRoot returns the directory of this module's go.mod.
+func ModuleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", errors.New("run the benchmark from inside the module (go run ./bench/cmd/...)")
+	}
+	return filepath.Dir(mod), nil
+}
+
+// BuildMlopsd builds cmd/mlopsd into dir and returns the binary's path.
+func BuildMlopsd(root, dir string) (string, error) {
+	bin := filepath.Join(dir, "mlopsd")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/mlopsd")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building mlopsd: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// BuildProviderMirror builds the provider into a filesystem mirror under dir,
+// as modules/modules_test.go does, and returns the path of a terraform CLI
+// configuration that installs it from there only.
+func BuildProviderMirror(root, dir string) (string, error) {
+	plugins := filepath.Join(dir, "plugins")
+	bin := filepath.Join(plugins, ProviderAddr, ProviderVersion, runtime.GOOS+"_"+runtime.GOARCH, "terraform-provider-mlops_v"+ProviderVersion)
+	cmd := exec.Command("go", "build", "-o", bin, "-ldflags", "-X main.version="+ProviderVersion, ".")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building the provider: %v\n%s", err, out)
+	}
+	cfg := filepath.Join(dir, "terraformrc")
+	content := `provider_installation {
+  filesystem_mirror {
+    path    = "` + plugins + `"
+    include = ["` + ProviderAddr + `"]
+  }
+  direct {
+    exclude = ["` + ProviderAddr + `"]
+  }
+}
+`
+	return cfg, os.WriteFile(cfg, []byte(content), 0o600)
+}
+
+// FreePort returns a loopback port that was free a moment ago.
+func FreePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	addr, ok := ln.Addr().(*net.TCPAddr)
+	if !ok {
+		return 0, fmt.Errorf("listener address is a %T", ln.Addr())
+	}
+	return addr.Port, nil
+}
+
+// Mlopsd is a running mlopsd process.
+type Mlopsd struct {
+	URL  string
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{}
+}
+
+// StartMlopsd runs bin on a free loopback port with a fresh SQLite file in
+// dir and waits until /healthz answers.
+func StartMlopsd(bin, dir string, args ...string) (*Mlopsd, error) {
+	port, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	all := append([]string{"-addr", addr, "-data", filepath.Join(dir, "mlops.db"), "-log-level", "warn"}, args...)
+	cmd := exec.Command(bin, all...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "MLOPSD_TOKEN=", "MLOPSD_TOKEN_FILE=", "MLOPSD_AUTH=off")
+	m := &Mlopsd{URL: "http://" + addr, cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = m.out, m.out
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() {
+		_ = cmd.Wait()
+		close(m.done)
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(m.URL + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return m, nil
+			}
+		}
+		select {
+		case <-m.done:
+			return nil, fmt.Errorf("mlopsd exited at start:\n%s", m.out)
+		default:
+		}
+		if time.Now().After(deadline) {
+			m.Stop()
+			return nil, fmt.Errorf("mlopsd does not answer on %s:\n%s", m.URL, m.out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Pid is the process id of mlopsd.
+func (m *Mlopsd) Pid() int { return m.cmd.Process.Pid }
+
+// Output is what mlopsd wrote to stdout and stderr so far.
+func (m *Mlopsd) Output() string { return m.out.String() }
+
+// Stop sends SIGTERM, then SIGKILL after 10 s, and waits for the exit.
+func (m *Mlopsd) Stop() {
+	_ = m.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-m.done:
+	case <-time.After(10 * time.Second):
+		_ = m.cmd.Process.Signal(syscall.SIGKILL)
+		<-m.done
+	}
+}
+
+// Memory is what /proc/<pid>/status says about a process's memory, in KiB.
+type Memory struct {
+	HWM int64 // VmHWM: peak resident set size
+	RSS int64 // VmRSS: resident set size now
+}
+
+// ReadMemory reads VmHWM and VmRSS of pid.
+func ReadMemory(pid int) (Memory, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return Memory{}, err
+	}
+	var m Memory
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 2 {
+			continue
+		}
+		v, _ := strconv.ParseInt(f[1], 10, 64)
+		switch f[0] {
+		case "VmHWM:":
+			m.HWM = v
+		case "VmRSS:":
+			m.RSS = v
+		}
+	}
+	return m, nil
+}
+
+// PeakSampler polls /proc for the peak VmHWM of one process and of its
+// direct children whose command name starts with a prefix (Linux cuts comm
+// at 15 bytes), until stopped.
+type PeakSampler struct {
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	self   int64
+	child  int64
+}
+
+// SamplePeaks starts polling pid and its children named childPrefix* every
+// interval.
+func SamplePeaks(pid int, childPrefix string, interval time.Duration) *PeakSampler {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &PeakSampler{cancel: cancel}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			s.sample(pid, childPrefix)
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return s
+}
+
+func (s *PeakSampler) sample(pid int, childPrefix string) {
+	if m, err := ReadMemory(pid); err == nil {
+		s.mu.Lock()
+		s.self = max(s.self, m.HWM)
+		s.mu.Unlock()
+	}
+	if childPrefix == "" {
+		return
+	}
+	for _, c := range children(pid) {
+		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", c))
+		if err != nil || !strings.HasPrefix(strings.TrimSpace(string(comm)), childPrefix) {
+			continue
+		}
+		if m, err := ReadMemory(c); err == nil {
+			s.mu.Lock()
+			s.child = max(s.child, m.HWM)
+			s.mu.Unlock()
+		}
+	}
+}
+
+// Stop ends the polling and returns the peaks in KiB: of the process and
+// of the largest matching child (0 when none was seen).
+func (s *PeakSampler) Stop() (self, child int64) {
+	s.cancel()
+	s.wg.Wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.self, s.child
+}
+
+// children lists the direct children of pid from /proc/<pid>/task/*/children.
+func children(pid int) []int {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	var out []int
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			continue
+		}
+		for _, f := range strings.Fields(string(b)) {
+			if c, err := strconv.Atoi(f); err == nil {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// MiB formats KiB as MiB, or "-" for 0.
+func MiB(kib int64) string {
+	if kib <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f", float64(kib)/1024)
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	// Keep the last 64 KiB: enough to explain a failure.
+	if b.b.Len() > 64<<10 {
+		rest := b.b.Bytes()[b.b.Len()-32<<10:]
+		b.b = *bytes.NewBuffer(append([]byte(nil), rest...))
+	}
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
