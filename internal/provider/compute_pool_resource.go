@@ -271,13 +271,7 @@ func (r *computePoolResource) Read(ctx context.Context, req resource.ReadRequest
 	}
 	env, name := state.Environment.ValueString(), state.Name.ValueString()
 	pool, err := r.client.GetComputePool(ctx, env, name)
-	if client.IsNotFound(err) {
-		tflog.Info(ctx, "compute pool not found, removing from state", map[string]any{"environment": env, "name": name})
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	if err != nil {
-		addAPIError(&resp.Diagnostics, "Error reading compute pool", computePoolObject(env, name), err)
+	if readFailed(ctx, resp, err, "compute pool", computePoolObject(env, name), map[string]any{"environment": env, "name": name}) {
 		return
 	}
 	if pool.Metadata.DeletionRequestedAt != nil {

@@ -179,13 +179,7 @@ func (r *environmentResource) Read(ctx context.Context, req resource.ReadRequest
 		return
 	}
 	env, err := r.client.GetEnvironment(ctx, state.Name.ValueString())
-	if client.IsNotFound(err) {
-		tflog.Info(ctx, "environment not found, removing from state", map[string]any{"name": state.Name.ValueString()})
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	if err != nil {
-		addAPIError(&resp.Diagnostics, "Error reading environment", environmentObject(state.Name.ValueString()), err)
+	if readFailed(ctx, resp, err, "environment", environmentObject(state.Name.ValueString()), map[string]any{"name": state.Name.ValueString()}) {
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, environmentFromAPI(ctx, env, state, &resp.Diagnostics))...)

@@ -247,13 +247,7 @@ func (r *featureGroupResource) Read(ctx context.Context, req resource.ReadReques
 	}
 	env, name := state.Environment.ValueString(), state.Name.ValueString()
 	fg, err := r.client.GetFeatureGroup(ctx, env, name)
-	if client.IsNotFound(err) {
-		tflog.Info(ctx, "feature group not found, removing from state", map[string]any{"environment": env, "name": name})
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	if err != nil {
-		addAPIError(&resp.Diagnostics, "Error reading feature group", featureGroupObject(env, name), err)
+	if readFailed(ctx, resp, err, "feature group", featureGroupObject(env, name), map[string]any{"environment": env, "name": name}) {
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, featureGroupFromAPI(ctx, fg, state, &resp.Diagnostics))...)

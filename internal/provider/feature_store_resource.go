@@ -145,13 +145,7 @@ func (r *featureStoreResource) Read(ctx context.Context, req resource.ReadReques
 	}
 	env, name := state.Environment.ValueString(), state.Name.ValueString()
 	fs, err := r.client.GetFeatureStore(ctx, env, name)
-	if client.IsNotFound(err) {
-		tflog.Info(ctx, "feature store not found, removing from state", map[string]any{"environment": env, "name": name})
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	if err != nil {
-		addAPIError(&resp.Diagnostics, "Error reading feature store", featureStoreObject(env, name), err)
+	if readFailed(ctx, resp, err, "feature store", featureStoreObject(env, name), map[string]any{"environment": env, "name": name}) {
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, featureStoreFromAPI(ctx, fs, state, &resp.Diagnostics))...)

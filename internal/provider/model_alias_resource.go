@@ -155,13 +155,7 @@ func (r *modelAliasResource) Read(ctx context.Context, req resource.ReadRequest,
 	}
 	env, name := state.Environment.ValueString(), state.Name.ValueString()
 	a, err := r.client.GetModelAlias(ctx, env, name)
-	if client.IsNotFound(err) {
-		tflog.Info(ctx, "model alias not found, removing from state", map[string]any{"environment": env, "name": name})
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	if err != nil {
-		addAPIError(&resp.Diagnostics, "Error reading model alias", modelAliasObject(env, name), err)
+	if readFailed(ctx, resp, err, "model alias", modelAliasObject(env, name), map[string]any{"environment": env, "name": name}) {
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, modelAliasFromAPI(ctx, a, state, &resp.Diagnostics))...)

@@ -391,13 +391,7 @@ func (r *modelEndpointResource) Read(ctx context.Context, req resource.ReadReque
 	}
 	env, name := state.Environment.ValueString(), state.Name.ValueString()
 	ep, err := r.client.GetModelEndpoint(ctx, env, name)
-	if client.IsNotFound(err) {
-		tflog.Info(ctx, "model endpoint not found, removing from state", map[string]any{"environment": env, "name": name})
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	if err != nil {
-		addAPIError(&resp.Diagnostics, "Error reading model endpoint", modelEndpointObject(env, name), err)
+	if readFailed(ctx, resp, err, "model endpoint", modelEndpointObject(env, name), map[string]any{"environment": env, "name": name}) {
 		return
 	}
 	if ep.Metadata.DeletionRequestedAt != nil {

@@ -150,13 +150,7 @@ func (r *modelResource) Read(ctx context.Context, req resource.ReadRequest, resp
 	}
 	env, name := state.Environment.ValueString(), state.Name.ValueString()
 	m, err := r.client.GetModel(ctx, env, name)
-	if client.IsNotFound(err) {
-		tflog.Info(ctx, "model not found, removing from state", map[string]any{"environment": env, "name": name})
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	if err != nil {
-		addAPIError(&resp.Diagnostics, "Error reading model", modelObject(env, name), err)
+	if readFailed(ctx, resp, err, "model", modelObject(env, name), map[string]any{"environment": env, "name": name}) {
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, modelFromAPI(ctx, m, state, &resp.Diagnostics))...)

@@ -370,13 +370,7 @@ func (r *modelVersionResource) Read(ctx context.Context, req resource.ReadReques
 	}
 	env, name := state.Environment.ValueString(), state.Name.ValueString()
 	v, err := r.client.GetModelVersion(ctx, env, name)
-	if client.IsNotFound(err) {
-		tflog.Info(ctx, "model version not found, removing from state", map[string]any{"environment": env, "name": name})
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	if err != nil {
-		addAPIError(&resp.Diagnostics, "Error reading model version", modelVersionObject(env, name), err)
+	if readFailed(ctx, resp, err, "model version", modelVersionObject(env, name), map[string]any{"environment": env, "name": name}) {
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, modelVersionFromAPI(ctx, v, state, &resp.Diagnostics))...)

@@ -94,13 +94,7 @@ func (r *roleBindingResource) Read(ctx context.Context, req resource.ReadRequest
 	}
 	env, name := state.Environment.ValueString(), state.Name.ValueString()
 	rb, err := r.client.GetRoleBinding(ctx, env, name)
-	if client.IsNotFound(err) {
-		tflog.Info(ctx, "role binding not found, removing from state", map[string]any{"environment": env, "name": name})
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	if err != nil {
-		addAPIError(&resp.Diagnostics, "Error reading role binding", envObject("role binding", env, name), err)
+	if readFailed(ctx, resp, err, "role binding", envObject("role binding", env, name), map[string]any{"environment": env, "name": name}) {
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, roleBindingFromAPI(rb))...)

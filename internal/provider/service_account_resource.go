@@ -86,13 +86,7 @@ func (r *serviceAccountResource) Read(ctx context.Context, req resource.ReadRequ
 	}
 	name := state.Name.ValueString()
 	sa, err := r.client.GetServiceAccount(ctx, name)
-	if client.IsNotFound(err) {
-		tflog.Info(ctx, "service account not found, removing from state", map[string]any{"name": name})
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	if err != nil {
-		addAPIError(&resp.Diagnostics, "Error reading service account", serviceAccountObject(name), err)
+	if readFailed(ctx, resp, err, "service account", serviceAccountObject(name), map[string]any{"name": name}) {
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, serviceAccountFromAPI(sa))...)

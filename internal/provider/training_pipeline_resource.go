@@ -396,13 +396,7 @@ func (r *trainingPipelineResource) Read(ctx context.Context, req resource.ReadRe
 	}
 	env, name := state.Environment.ValueString(), state.Name.ValueString()
 	p, err := r.client.GetTrainingPipeline(ctx, env, name)
-	if client.IsNotFound(err) {
-		tflog.Info(ctx, "training pipeline not found, removing from state", map[string]any{"environment": env, "name": name})
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	if err != nil {
-		addAPIError(&resp.Diagnostics, "Error reading training pipeline", trainingPipelineObject(env, name), err)
+	if readFailed(ctx, resp, err, "training pipeline", trainingPipelineObject(env, name), map[string]any{"environment": env, "name": name}) {
 		return
 	}
 	if p.Metadata.DeletionRequestedAt != nil {
