@@ -15,6 +15,11 @@ const (
 	KindServiceAccount   = "service-accounts"
 	KindRoleBinding      = "role-bindings"
 	KindModelEndpoint    = "model-endpoints"
+	KindAlarm            = "alarms"
+	// KindNotificationChannel is where alarms send their notifications.
+	KindNotificationChannel = "notification-channels"
+	KindBatchInferenceJob   = "batch-inference-jobs"
+	KindBatchInferenceRun   = "batch-inference-runs"
 )
 
 // ClusterScoped reports whether objects of kind live in no environment and

@@ -110,6 +110,13 @@ type ModelVersionSpec struct {
 	Metrics map[string]string `json:"metrics,omitempty"`
 	// Lineage says where the version came from. Immutable.
 	Lineage ModelLineage `json:"lineage"`
+	// BaselineURI is a file:// JSON file of the training data's feature
+	// values (FeatureBaseline), against which drift alarms compare the
+	// inputs the endpoint serves; empty for none. Immutable.
+	BaselineURI string `json:"baseline_uri,omitempty"`
+	// BaselineSHA256 is the baseline file's hex SHA-256, verified like the
+	// artifact's; required with BaselineURI. Immutable.
+	BaselineSHA256 string `json:"baseline_sha256,omitempty"`
 	// Approval is the requested approval state (pending, approved,
 	// rejected) and the reason; the server records who decided and when in
 	// ApprovalHistory.
@@ -192,3 +199,30 @@ type CreateModelAliasRequest struct {
 type UpdateModelAliasRequest struct {
 	Spec ModelAliasSpec `json:"spec"`
 }
+
+// FeatureBaseline is the format of a model version's baseline file
+// (baseline.json next to model.json in a pipeline run's output): for each
+// model input, in input order, a sample of its values in the training data.
+// Drift statistics compare the inputs an endpoint serves with it: PSI over
+// ten bins at the baseline's deciles, and the two-sample Kolmogorov–Smirnov
+// statistic.
+type FeatureBaseline struct {
+	Features []BaselineFeature `json:"features"`
+}
+
+// BaselineFeature is one input's training values.
+type BaselineFeature struct {
+	// Name names the input, e.g. sqft; alarms select features by it.
+	Name string `json:"name"`
+	// Values are the training values (at most MaxBaselineValues), finite.
+	Values []float64 `json:"values"`
+}
+
+// Bounds of a baseline file.
+const (
+	MaxBaselineFeatures = 1000
+	MaxBaselineValues   = 100000
+	// MinBaselineValues is the fewest values a feature needs for its
+	// deciles to mean anything.
+	MinBaselineValues = 10
+)

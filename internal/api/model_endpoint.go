@@ -44,6 +44,28 @@ type ModelEndpointSpec struct {
 	RequestLogSampleRatePercent int64 `json:"request_log_sample_rate_percent"`
 	// Rollout says how a changed model version replaces the serving one.
 	Rollout EndpointRollout `json:"rollout"`
+	// SmokeTest, when set, is sent to every new replica of a new model
+	// version before it gets traffic (on create and in every rollout); a
+	// failure stops the rollout and rolls back.
+	SmokeTest *EndpointSmokeTest `json:"smoke_test,omitempty"`
+}
+
+// EndpointSmokeTest is a request the control plane sends to each new
+// replica's POST /predict, and what it expects back.
+type EndpointSmokeTest struct {
+	// RequestBody is the JSON body, e.g. {"inputs": [1200]}.
+	RequestBody string `json:"request_body"`
+	// ExpectedStatus is the HTTP status expected; 0 means 200.
+	ExpectedStatus int64 `json:"expected_status"`
+	// ExpectedResponseContains, when set, must occur in the response body.
+	ExpectedResponseContains string `json:"expected_response_contains,omitempty"`
+	// JSONPath, when set, is a dot-separated path (e.g. prediction, or
+	// scores.0) that must exist in the JSON response.
+	JSONPath string `json:"json_path,omitempty"`
+	// ExpectedJSONValue, when set with JSONPath, is the value expected
+	// there, compared as JSON text (strings unquoted, numbers compared as
+	// numbers).
+	ExpectedJSONValue string `json:"expected_json_value,omitempty"`
 }
 
 // EndpointVariant is one named deployment of a model version.
@@ -59,6 +81,13 @@ type EndpointVariant struct {
 	Autoscaling *EndpointAutoscaling `json:"autoscaling,omitempty"`
 	// TrafficPercent is the variant's share of requests, 0..100.
 	TrafficPercent int64 `json:"traffic_percent"`
+	// Command, when set, is a user program that serves the model instead
+	// of the built-in runtime: it is started once per replica with
+	// MLOPS_MODEL_URI, MLOPS_ARTIFACT_PATH (file:// artifacts) and PORT in
+	// its environment, must answer GET /healthz with 200 and
+	// POST /predict {"inputs": [...]} with {"prediction": ...} on
+	// 127.0.0.1:$PORT. The model version may then be of any framework.
+	Command []string `json:"command,omitempty"`
 }
 
 // EndpointAutoscaling bounds a runtime-owned replica count.
@@ -66,9 +95,17 @@ type EndpointAutoscaling struct {
 	MinReplicas int64 `json:"min_replicas"`
 	MaxReplicas int64 `json:"max_replicas"`
 	// TargetRPS is the requests per second one replica should serve; 0
-	// means unset.
+	// means unset (the count stays at MinReplicas).
 	TargetRPS int64 `json:"target_rps,omitempty"`
+	// ScaleInCooldownSeconds is how long the load must have called for
+	// fewer replicas before replicas are removed, 0..3600; scaling out is
+	// immediate.
+	ScaleInCooldownSeconds int64 `json:"scale_in_cooldown_seconds"`
 }
+
+// AutoscaleWindowSeconds is the window over which the gateway's request
+// rate is averaged to size an autoscaled variant.
+const AutoscaleWindowSeconds = 30
 
 // EndpointRollout is how a model version change is rolled out.
 type EndpointRollout struct {
@@ -79,6 +116,11 @@ type EndpointRollout struct {
 	StepPercent int64 `json:"step_percent"`
 	// BakeTimeSeconds is how long each step is watched before the next.
 	BakeTimeSeconds int64 `json:"bake_time_seconds"`
+	// RollbackAlarms name alarms in the same environment: while one of
+	// them is in ALARM during the rollout (its last bake included), the
+	// rollout is rolled back. Alarms with actions.rollback_endpoint on
+	// this endpoint count too.
+	RollbackAlarms []string `json:"rollback_alarms,omitempty"`
 }
 
 // ModelEndpoint is an online serving endpoint in one environment.
@@ -138,16 +180,19 @@ type EndpointRolloutStep struct {
 
 // EndpointRolloutRecord is a finished rollout.
 type EndpointRolloutRecord struct {
-	Variant     string                `json:"variant"`
-	FromVersion string                `json:"from_version"`
-	ToVersion   string                `json:"to_version"`
-	Strategy    string                `json:"strategy"`
-	Generation  int64                 `json:"generation"`
-	Result      string                `json:"result"`
-	Message     string                `json:"message,omitempty"`
-	Steps       []EndpointRolloutStep `json:"steps,omitempty"`
-	StartedAt   time.Time             `json:"started_at"`
-	FinishedAt  time.Time             `json:"finished_at"`
+	Variant     string `json:"variant"`
+	FromVersion string `json:"from_version"`
+	ToVersion   string `json:"to_version"`
+	Strategy    string `json:"strategy"`
+	Generation  int64  `json:"generation"`
+	Result      string `json:"result"`
+	Message     string `json:"message,omitempty"`
+	// Alarm names the alarm whose ALARM state rolled the rollout back;
+	// empty when something else did.
+	Alarm      string                `json:"alarm,omitempty"`
+	Steps      []EndpointRolloutStep `json:"steps,omitempty"`
+	StartedAt  time.Time             `json:"started_at"`
+	FinishedAt time.Time             `json:"finished_at"`
 }
 
 // Settled reports whether the endpoint reached a terminal phase for the
@@ -190,3 +235,8 @@ type PredictResponse struct {
 	ModelVersion string  `json:"model_version"`
 	Prediction   float64 `json:"prediction"`
 }
+
+// OpIDPredictAction is the operation ID of POST
+// .../model-endpoints/{name}:predict, the same gateway under the
+// action-style path; {name} there is the whole last segment.
+const OpIDPredictAction = "predictModelEndpointAction"

@@ -179,6 +179,19 @@ type Store interface {
 	// CountTokens returns how many tokens are stored.
 	CountTokens(ctx context.Context) (int, error)
 
+	// AppendMetrics stores metric points, all or none, in one transaction
+	// of its own that does not queue behind object writes where the
+	// database allows. Points are never merged: two replicas' points for
+	// the same series and second are both kept and summed by readers.
+	AppendMetrics(ctx context.Context, points []MetricPoint) error
+
+	// QueryMetrics returns the points q selects, ordered by time.
+	QueryMetrics(ctx context.Context, q MetricQuery) ([]MetricPoint, error)
+
+	// PruneMetrics deletes the points older than before and returns how
+	// many it deleted.
+	PruneMetrics(ctx context.Context, before time.Time) (int64, error)
+
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 
@@ -218,4 +231,52 @@ type Token struct {
 // Expired reports whether the token no longer works at now.
 func (t *Token) Expired(now time.Time) bool {
 	return !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt)
+}
+
+// MetricPoint aggregates the observations of one series in one bucket of
+// api.MetricBucketSeconds. Metrics are not objects: they are neither
+// audited nor versioned, and they are pruned after the retention.
+type MetricPoint struct {
+	// Environment is the environment the series belongs to.
+	Environment string
+	// Series is api.SeriesPredictions, api.SeriesInputs or
+	// api.CustomSeriesPrefix + a custom metric's name.
+	Series string
+	// Endpoint, Variant and ModelVersion are the series' dimensions; empty
+	// where they do not apply (a custom metric pushed without them).
+	Endpoint     string
+	Variant      string
+	ModelVersion string
+	// Time is the bucket's start, UTC, a whole second.
+	Time time.Time
+	// Count is the number of observations; Errors how many of them failed
+	// (predictions only).
+	Count  int64
+	Errors int64
+	// Sum, Min and Max are exact over the observed values (the latency in
+	// milliseconds of predictions, the values of a custom metric); zero
+	// for inputs.
+	Sum, Min, Max float64
+	// Samples is a uniform sample of the observed values, at most
+	// api.MaxMetricSamples of them.
+	Samples []float64
+	// Inputs is, for api.SeriesInputs, a uniform sample of the input
+	// vectors, at most api.MaxMetricSamples of them; Count is how many
+	// vectors were seen.
+	Inputs [][]float64
+}
+
+// MetricQuery selects metric points. Empty dimension fields select every
+// value of the dimension.
+type MetricQuery struct {
+	// Environment and Series must match exactly; both are required.
+	Environment string
+	Series      string
+	// Endpoint, Variant and ModelVersion narrow the points when set.
+	Endpoint     string
+	Variant      string
+	ModelVersion string
+	// From (inclusive) and To (exclusive) bound the points' Time; both
+	// are required.
+	From, To time.Time
 }

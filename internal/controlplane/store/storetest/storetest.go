@@ -69,6 +69,7 @@ func Run(t *testing.T, b Backend) {
 	t.Run("Idempotency", s.testIdempotency)
 	t.Run("Concurrent", s.testConcurrent)
 	t.Run("Leases", s.testLeases)
+	t.Run("Metrics", s.testMetrics)
 }
 
 // t0 has nanoseconds on purpose: the store keeps microseconds.
