@@ -19,19 +19,19 @@ const (
 // operation needs. TestAuthz_EveryRouteAndRole fails for a route missing
 // here, so a new route cannot ship without deciding who may call it.
 var operationNeeds = map[string]string{
-	"healthz":                            needPublic,
-	"readyz":                             needPublic,
-	"openapi":                            needPublic,
-	"listAudit":                          needAdmin, // without ?environment: the whole log
-	api.OpIDIssueServiceAccountToken:     needAdmin,
-	api.OpIDPredict:                      api.RoleInvoker,
-	api.OpIDPredictAction:                api.RoleInvoker,
-	api.OpIDStartPipelineRun:             api.RoleInvoker,
-	api.OpIDCancelPipelineRun:            api.RoleInvoker,
-	api.OpIDGetPipelineRunLogs:           api.RoleViewer,
-	api.OpIDPushMetrics:                  api.RoleInvoker,
-	api.OpIDStartBatchInferenceRun:       api.RoleInvoker,
-	api.OpIDCancelBatchInferenceRun:      api.RoleInvoker,
+	"healthz":                        needPublic,
+	"readyz":                         needPublic,
+	"openapi":                        needPublic,
+	"listAudit":                      needAdmin, // without ?environment: the whole log
+	api.OpIDIssueServiceAccountToken: needAdmin,
+	api.OpIDPredict:                  api.RoleInvoker,
+	api.OpIDPredictAction:            api.RoleInvoker,
+	api.OpIDStartPipelineRun:         api.RoleInvoker,
+	api.OpIDCancelPipelineRun:        api.RoleInvoker,
+	api.OpIDGetPipelineRunLogs:       api.RoleViewer,
+	api.OpIDPushMetrics:              api.RoleInvoker,
+	api.OpIDStartBatchInferenceRun:   api.RoleInvoker,
+	api.OpIDCancelBatchInferenceRun:  api.RoleInvoker,
 }
 
 // objectNeeds says what the generic operations on objects of a kind need:
