@@ -223,8 +223,14 @@ func (g *gateway) serve(ctx context.Context, env, endpoint string, t replicaSet,
 	for attempt := 0; ; attempt++ {
 		backend, ok := untried(t.backends, tried)
 		if !ok {
-			// Only after a retry: the first attempt always has a replica.
+			if err == nil {
+				err = api.NewError(api.EUNAVAILABLE, "", "no replica serves it; wait until the endpoint is ready")
+			}
+			// After a retry, err is why the last replica failed.
 			break
+		}
+		if attempt > 0 {
+			g.retries.WithLabelValues(env, endpoint, t.variant).Inc()
 		}
 		tried[backend] = true
 		pred, err = g.post(ctx, backend, body)
@@ -232,7 +238,6 @@ func (g *gateway) serve(ctx context.Context, env, endpoint string, t replicaSet,
 		if !errors.As(err, &gone) || attempt == maxReplicaRetries || ctx.Err() != nil {
 			break
 		}
-		g.retries.WithLabelValues(env, endpoint, t.variant).Inc()
 		if next, ok := g.reroute(ctx, env, endpoint, t); ok {
 			t = next
 		}

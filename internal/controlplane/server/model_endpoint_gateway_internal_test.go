@@ -174,8 +174,9 @@ func failingReplica(t *testing.T, status int, body string) (string, *atomic.Int6
 	return ts.URL, &hits
 }
 
-func primary(version string, backends ...string) api.EndpointVariantStatus {
-	return api.EndpointVariantStatus{Name: "primary", ModelVersion: version, Replicas: int64(len(backends)), Backends: backends}
+// primaryV2 is variant primary serving model version v2 on backends.
+func primaryV2(backends ...string) api.EndpointVariantStatus {
+	return api.EndpointVariantStatus{Name: "primary", ModelVersion: "v2", Replicas: int64(len(backends)), Backends: backends}
 }
 
 func wantPrediction(t *testing.T, w *httptest.ResponseRecorder, want api.PredictResponse) {
@@ -210,7 +211,7 @@ func TestGateway_RetriesOnAnotherReplicaWhenOneIsGone(t *testing.T) {
 	// replaced it by the live one in the status, and it hangs up without
 	// an answer.
 	dying := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.setStatus(api.ModelEndpointStatus{Variants: []api.EndpointVariantStatus{primary("v2", live)}})
+		f.setStatus(api.ModelEndpointStatus{Variants: []api.EndpointVariantStatus{primaryV2(live)}})
 		conn, _, err := http.NewResponseController(w).Hijack()
 		if err != nil {
 			t.Error(err)
@@ -219,7 +220,7 @@ func TestGateway_RetriesOnAnotherReplicaWhenOneIsGone(t *testing.T) {
 		_ = conn.Close()
 	}))
 	t.Cleanup(dying.Close)
-	f = newGatewayFixture(t, api.ModelEndpointStatus{Variants: []api.EndpointVariantStatus{primary("v2", dying.URL)}})
+	f = newGatewayFixture(t, api.ModelEndpointStatus{Variants: []api.EndpointVariantStatus{primaryV2(dying.URL)}})
 
 	wantPrediction(t, f.predict(10), api.PredictResponse{Variant: "primary", ModelVersion: "v2", Prediction: 21})
 	if got := f.counter("mlopsd_endpoint_retries_total", map[string]string{"variant": "primary"}); got != 1 {
@@ -233,7 +234,7 @@ func TestGateway_RetriesOnAnotherReplicaWhenOneIsGone(t *testing.T) {
 
 func TestGateway_RetriesAreBounded(t *testing.T) {
 	gone := []string{goneReplica(t), goneReplica(t), goneReplica(t), goneReplica(t)}
-	f := newGatewayFixture(t, api.ModelEndpointStatus{Variants: []api.EndpointVariantStatus{primary("v2", gone...)}})
+	f := newGatewayFixture(t, api.ModelEndpointStatus{Variants: []api.EndpointVariantStatus{primaryV2(gone...)}})
 	w := f.predict(10)
 	wantGatewayError(t, w, http.StatusServiceUnavailable, `variant "primary" (model version "v2"): the model replica did not answer: `)
 	if !strings.Contains(w.Body.String(), "(tried 3 replicas)") {
@@ -249,7 +250,7 @@ func TestGateway_RetriesAreBounded(t *testing.T) {
 
 func TestGateway_ReplicaErrorIsNotRetriedAndNamesTheVersion(t *testing.T) {
 	broken, hits := failingReplica(t, http.StatusInternalServerError, "boom:\n  weights not loaded")
-	f := newGatewayFixture(t, api.ModelEndpointStatus{Variants: []api.EndpointVariantStatus{primary("v2", broken, broken+"/")}})
+	f := newGatewayFixture(t, api.ModelEndpointStatus{Variants: []api.EndpointVariantStatus{primaryV2(broken, broken+"/")}})
 	w := f.predict(10)
 	wantGatewayError(t, w, http.StatusServiceUnavailable,
 		`variant "primary" (model version "v2"): the model replica answered 500 Internal Server Error: boom: weights not loaded`)
@@ -265,7 +266,7 @@ func TestGateway_ReplicaErrorIsNotRetriedAndNamesTheVersion(t *testing.T) {
 	// The inputs the model saw are sampled even so; a caller's bad ones
 	// are not, and are no error.
 	bad, _ := failingReplica(t, http.StatusBadRequest, `{"error": "the model takes 1 input, got 2"}`)
-	f.setStatus(api.ModelEndpointStatus{Variants: []api.EndpointVariantStatus{primary("v2", bad)}})
+	f.setStatus(api.ModelEndpointStatus{Variants: []api.EndpointVariantStatus{primaryV2(bad)}})
 	w = f.predict(1, 2)
 	wantGatewayError(t, w, http.StatusBadRequest, `variant "primary" (model version "v2"): the model takes 1 input, got 2`)
 	var count, errs int64
@@ -304,7 +305,7 @@ func TestGateway_RecordsCanaryAndShadowVersions(t *testing.T) {
 }
 
 func TestGateway_ActionRoute(t *testing.T) {
-	f := newGatewayFixture(t, api.ModelEndpointStatus{Variants: []api.EndpointVariantStatus{primary("v2", liveReplica(t))}})
+	f := newGatewayFixture(t, api.ModelEndpointStatus{Variants: []api.EndpointVariantStatus{primaryV2(liveReplica(t))}})
 	for _, path := range []string{"/v1/environments/dev/model-endpoints/api:explain", "/v1/environments/dev/model-endpoints/api", "/v1/environments/dev/model-endpoints/:predict"} {
 		w := httptest.NewRecorder()
 		f.srv.ServeHTTP(w, httptest.NewRequest(http.MethodPost, path, strings.NewReader(`{"inputs": [1]}`)))
