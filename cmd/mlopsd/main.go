@@ -19,9 +19,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/daemon"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/reconcile"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/runtime"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/telemetry"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -90,6 +92,16 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	tlsCert := fs.String("tls-cert", envOr("MLOPSD_TLS_CERT", ""), "PEM certificate (chain) to serve the API over HTTPS with; needs -tls-key (env MLOPSD_TLS_CERT)")
 	tlsKey := fs.String("tls-key", envOr("MLOPSD_TLS_KEY", ""), "PEM private key of -tls-cert; needs -tls-cert (env MLOPSD_TLS_KEY)")
 	leaseTTL := fs.Duration("lease-ttl", reconcile.DefaultLeaseTTL, "how long a replica's claim on an object lasts; another replica takes over the objects of one that died after at most this long")
+	flushDefault, err := envDuration("MLOPSD_METRICS_FLUSH_INTERVAL", telemetry.DefaultFlushInterval)
+	if err != nil {
+		return err
+	}
+	retentionDefault, err := envDuration("MLOPSD_METRICS_RETENTION", telemetry.DefaultRetention)
+	if err != nil {
+		return err
+	}
+	metricsFlush := fs.Duration("metrics-flush-interval", flushDefault, "how often the prediction gateway's metrics are written to the database (env MLOPSD_METRICS_FLUSH_INTERVAL)")
+	metricsRetention := fs.Duration("metrics-retention", retentionDefault, fmt.Sprintf("how long metric points are kept; at least the longest alarm window, %v (env MLOPSD_METRICS_RETENTION)", api.MaxAlarmWindow))
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -112,6 +124,10 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 		return fmt.Errorf("-model-runtime %q: use process or inprocess", *modelRuntime)
 	case *leaseTTL <= *interval:
 		return fmt.Errorf("-lease-ttl %v: use a duration longer than -reconcile-interval (%v), e.g. 15s", *leaseTTL, *interval)
+	case *metricsFlush <= 0:
+		return fmt.Errorf("-metrics-flush-interval %v: use a positive duration, e.g. 1s", *metricsFlush)
+	case *metricsRetention < api.MaxAlarmWindow:
+		return fmt.Errorf("-metrics-retention %v: use at least %v, the longest alarm window, e.g. 72h", *metricsRetention, api.MaxAlarmWindow)
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return errors.New("-tls-cert and -tls-key (MLOPSD_TLS_CERT and MLOPSD_TLS_KEY) go together: set both to serve HTTPS, or neither for plain HTTP")
@@ -177,8 +193,24 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 		ModelRuntime:         *modelRuntime,
 		TLSCertFile:          *tlsCert,
 		TLSKeyFile:           *tlsKey,
+		MetricsFlushInterval: *metricsFlush,
+		MetricsRetention:     *metricsRetention,
 	}
 	return nil
+}
+
+// envDuration returns the duration in the environment variable, or def
+// when it is unset or empty.
+func envDuration(name string, def time.Duration) (time.Duration, error) {
+	v := envOr(name, "")
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s=%q is not a duration; use e.g. 1s, 90m or 72h", name, v)
+	}
+	return d, nil
 }
 
 // Run opens the database, binds the listen address and starts the API and

@@ -24,7 +24,7 @@ import (
 // treats as unset.
 func clearEnv(t *testing.T) {
 	t.Helper()
-	for _, name := range []string{"MLOPSD_ADDR", "MLOPSD_DATA", "MLOPSD_DATABASE_URL", "MLOPSD_LOG_LEVEL", "MLOPSD_TOKEN", "MLOPSD_TOKEN_FILE", "MLOPSD_AUTH", "MLOPSD_BOOTSTRAP_TOKEN", "MLOPSD_BOOTSTRAP_TOKEN_FILE", "MLOPSD_TLS_CERT", "MLOPSD_TLS_KEY"} {
+	for _, name := range []string{"MLOPSD_ADDR", "MLOPSD_DATA", "MLOPSD_DATABASE_URL", "MLOPSD_LOG_LEVEL", "MLOPSD_TOKEN", "MLOPSD_TOKEN_FILE", "MLOPSD_AUTH", "MLOPSD_BOOTSTRAP_TOKEN", "MLOPSD_BOOTSTRAP_TOKEN_FILE", "MLOPSD_TLS_CERT", "MLOPSD_TLS_KEY", "MLOPSD_METRICS_FLUSH_INTERVAL", "MLOPSD_METRICS_RETENTION"} {
 		t.Setenv(name, "")
 	}
 }
@@ -50,6 +50,28 @@ func TestParseFlags_Defaults(t *testing.T) {
 	}
 	if c.Version != version {
 		t.Errorf("version %q, want %q", c.Version, version)
+	}
+	if c.MetricsFlushInterval != time.Second || c.MetricsRetention != 48*time.Hour {
+		t.Errorf("metrics flush interval %v, retention %v; want 1s and 48h", c.MetricsFlushInterval, c.MetricsRetention)
+	}
+}
+
+func TestParseFlags_Metrics(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("MLOPSD_METRICS_FLUSH_INTERVAL", "250ms")
+	t.Setenv("MLOPSD_METRICS_RETENTION", "72h")
+	var m Main
+	if err := m.ParseFlags(nil, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if m.Config.MetricsFlushInterval != 250*time.Millisecond || m.Config.MetricsRetention != 72*time.Hour {
+		t.Errorf("from the environment: flush %v, retention %v; want 250ms and 72h", m.Config.MetricsFlushInterval, m.Config.MetricsRetention)
+	}
+	if err := m.ParseFlags([]string{"-metrics-flush-interval", "2s", "-metrics-retention", "96h"}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if m.Config.MetricsFlushInterval != 2*time.Second || m.Config.MetricsRetention != 96*time.Hour {
+		t.Errorf("flags: flush %v, retention %v; want 2s and 96h", m.Config.MetricsFlushInterval, m.Config.MetricsRetention)
 	}
 }
 
@@ -110,6 +132,9 @@ func TestParseFlags_Errors(t *testing.T) {
 		{"BadDuration", []string{"-shutdown-timeout", "soon"}, nil, "shutdown-timeout"},
 		{"DataAndDatabaseURL", []string{"-data", "x.db", "-database-url", "postgres://db/mlops"}, nil, "exclude each other"},
 		{"DataFromEnvAndDatabaseURL", []string{"-database-url", "postgres://db/mlops"}, map[string]string{"MLOPSD_DATA": "x.db"}, "exclude each other"},
+		{"ZeroMetricsFlush", []string{"-metrics-flush-interval", "0s"}, nil, "-metrics-flush-interval"},
+		{"ShortMetricsRetention", []string{"-metrics-retention", "1h"}, nil, "-metrics-retention 1h0m0s: use at least 48h0m0s"},
+		{"BadMetricsRetentionFromEnv", nil, map[string]string{"MLOPSD_METRICS_RETENTION": "two days"}, "MLOPSD_METRICS_RETENTION"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clearEnv(t)

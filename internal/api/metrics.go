@@ -70,6 +70,6 @@ const OpIDPushMetrics = "pushMetrics"
 var metricsRoutes = []Route{
 	{Method: http.MethodPost, Path: "/v1/environments/{env}/metrics", OperationID: OpIDPushMetrics,
 		Summary: "Push datapoints of custom metrics (role invoker), e.g. an online accuracy; alarms with metric custom evaluate them. " +
-			"The datapoints of one push are stored in one transaction, all or none.",
+			"The datapoints of one push are stored in one transaction, all or none; send Idempotency-Key so that a retried push is stored once.",
 		Request: PushMetricsRequest{}, Response: PushMetricsResponse{}, Status: http.StatusOK},
 }

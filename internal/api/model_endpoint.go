@@ -222,8 +222,8 @@ type UpdateModelEndpointRequest struct {
 // OpIDPredict is the operation ID of the prediction gateway.
 const OpIDPredict = "predictModelEndpoint"
 
-// PredictRequest is the body of POST .../model-endpoints/{name}/predict.
-// (Go's ServeMux cannot route "{name}:predict", hence the sub-path.)
+// PredictRequest is the body of POST .../model-endpoints/{name}:predict
+// and of its sub-path twin POST .../model-endpoints/{name}/predict.
 type PredictRequest struct {
 	// Inputs are the model's numeric inputs, in signature order.
 	Inputs []float64 `json:"inputs"`
@@ -238,5 +238,15 @@ type PredictResponse struct {
 
 // OpIDPredictAction is the operation ID of POST
 // .../model-endpoints/{name}:predict, the same gateway under the
-// action-style path; {name} there is the whole last segment.
+// action-style path. Go's ServeMux cannot match "{name}:predict" (a
+// wildcard is a whole segment), so the server routes the whole last
+// segment (Route.MuxPattern) and splits the ":predict" off itself.
 const OpIDPredictAction = "predictModelEndpointAction"
+
+// Headers of every answer of the gateway that reached a variant, success
+// or error, so that a client can attribute it: the variant and the model
+// version that served (or failed) the prediction.
+const (
+	HeaderVariant      = "X-Mlops-Variant"
+	HeaderModelVersion = "X-Mlops-Model-Version"
+)

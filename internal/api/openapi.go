@@ -44,7 +44,7 @@ func OpenAPI(version string) map[string]any {
 		for _, q := range rt.Query {
 			params = append(params, map[string]any{"name": q.Name, "in": "query", "description": q.Description, "schema": map[string]any{"type": q.Type}})
 		}
-		if rt.Method != "GET" && (rt.Kind != "" || rt.OperationID == OpIDStartPipelineRun || rt.OperationID == OpIDCancelPipelineRun) {
+		if rt.Method != "GET" && (rt.Kind != "" || rt.OperationID == OpIDStartPipelineRun || rt.OperationID == OpIDCancelPipelineRun || rt.OperationID == OpIDPushMetrics) {
 			params = append(params, map[string]any{"name": HeaderIdempotencyKey, "in": "header", "schema": map[string]any{"type": "string", "maxLength": 200}})
 		}
 		if rt.Op == OpUpdate || rt.Op == OpDelete {

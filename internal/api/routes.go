@@ -18,8 +18,14 @@ const (
 // routes and /openapi.json is generated from them, so the document cannot
 // drift from what is served.
 type Route struct {
-	Method      string
-	Path        string
+	Method string
+	// Path is the path as documented in /openapi.json.
+	Path string
+	// MuxPattern, when set, is the http.ServeMux pattern the server
+	// registers instead of Method + " " + Path, for a path ServeMux cannot
+	// match as written (.../{name}:predict); the handler then checks the
+	// rest itself.
+	MuxPattern  string
 	OperationID string
 	Summary     string
 	// Kind and Op are set for object routes.
@@ -128,10 +134,15 @@ func buildRoutes() []Route {
 	rs = append(rs, Route{Method: http.MethodPost, Path: "/v1/service-accounts/{name}/tokens", OperationID: OpIDIssueServiceAccountToken,
 		Summary: "Issue a bearer token for the service account (mlopsd -auth on); the token is in this response only.",
 		Request: IssueTokenRequest{}, Response: IssuedToken{}, Status: http.StatusCreated})
-	rs = append(rs, Route{Method: http.MethodPost, Path: "/v1/environments/{env}/" + KindModelEndpoint + "/{name}/predict", OperationID: OpIDPredict,
-		Summary: "Predict through the endpoint's gateway: the request goes to a variant by traffic_percent (and a copy to the shadow variant); needs role invoker. " +
-			"The path is .../{name}/predict because Go's ServeMux cannot route {name}:predict.",
-		Request: PredictRequest{}, Response: PredictResponse{}, Status: http.StatusOK})
+	predict := "Predict through the endpoint's gateway: the request goes to a variant by traffic_percent (and a copy to the shadow variant); needs role invoker. " +
+		"Answers, errors included, carry the variant and model version in " + HeaderVariant + " and " + HeaderModelVersion + "."
+	rs = append(rs,
+		Route{Method: http.MethodPost, Path: "/v1/environments/{env}/" + KindModelEndpoint + "/{name}:predict", OperationID: OpIDPredictAction,
+			MuxPattern: http.MethodPost + " /v1/environments/{env}/" + KindModelEndpoint + "/{target}",
+			Summary:    predict, Request: PredictRequest{}, Response: PredictResponse{}, Status: http.StatusOK},
+		Route{Method: http.MethodPost, Path: "/v1/environments/{env}/" + KindModelEndpoint + "/{name}/predict", OperationID: OpIDPredict,
+			Summary: predict + " The same as .../{name}:predict.", Request: PredictRequest{}, Response: PredictResponse{}, Status: http.StatusOK})
+	rs = append(rs, metricsRoutes...)
 	return rs
 }
 

@@ -69,6 +69,13 @@ func TestMethods(t *testing.T) {
 		{"ListAuditDefaults", func() error { _, err := c.ListAudit(ctx, 0, 0); return err }, "GET", "/v1/audit", "after_seq=0"},
 		{"Health", func() error { return c.Health(ctx) }, "GET", "/healthz", ""},
 
+		{"PushMetrics", func() error {
+			_, err := c.PushMetrics(ctx, "dev", []api.CustomDatapoint{{Name: "acc", Value: 1}})
+			return err
+		}, "POST", "/v1/environments/dev/metrics", ""},
+		{"Predict", func() error { _, err := c.Predict(ctx, "dev", "api", []float64{1}); return err }, "POST", "/v1/environments/dev/model-endpoints/api/predict", ""},
+		{"PredictAction", func() error { _, err := c.PredictAction(ctx, "dev", "api", []float64{1}); return err }, "POST", "/v1/environments/dev/model-endpoints/api:predict", ""},
+
 		{"PathEscaped", func() error { _, err := c.GetFeatureGroup(ctx, "d v", "a/b?c"); return err }, "GET", "/v1/environments/d%20v/feature-groups/a%2Fb%3Fc", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -39,11 +39,23 @@ func (c *Client) ListModelEndpoints(ctx context.Context, env string, opts api.Li
 }
 
 // Predict sends one prediction through the endpoint's gateway
-// (POST .../model-endpoints/{name}/predict); it needs role invoker.
+// (POST .../model-endpoints/{name}/predict); it needs role invoker. The
+// response names the variant and model version that answered. A prediction
+// is a pure function of the inputs, so a retried one is harmless.
 func (c *Client) Predict(ctx context.Context, env, name string, inputs []float64) (*api.PredictResponse, error) {
 	path, err := objectPath(api.KindModelEndpoint, env, name)
 	if err != nil {
 		return nil, err
 	}
 	return doJSON[api.PredictResponse](ctx, c, request{method: http.MethodPost, path: path + "/predict", body: api.PredictRequest{Inputs: inputs}})
+}
+
+// PredictAction is Predict through the action-style path
+// POST .../model-endpoints/{name}:predict.
+func (c *Client) PredictAction(ctx context.Context, env, name string, inputs []float64) (*api.PredictResponse, error) {
+	path, err := objectPath(api.KindModelEndpoint, env, name)
+	if err != nil {
+		return nil, err
+	}
+	return doJSON[api.PredictResponse](ctx, c, request{method: http.MethodPost, path: path + ":predict", body: api.PredictRequest{Inputs: inputs}})
 }

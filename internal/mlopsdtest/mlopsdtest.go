@@ -82,7 +82,9 @@ func Start(tb testing.TB, opts ...Option) *Server {
 		DataPath:          filepath.Join(dir, "mlops.db"),
 		RunsDir:           filepath.Join(dir, "runs"),
 		ReconcileInterval: 20 * time.Millisecond,
-		Version:           "test",
+		// Tests read the gateway's metrics from the store soon after.
+		MetricsFlushInterval: 50 * time.Millisecond,
+		Version:              "test",
 	}}
 	for _, o := range opts {
 		o(&cfg)

@@ -31,6 +31,7 @@ import (
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/store"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/store/postgres"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/store/sqlite"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/telemetry"
 )
 
 // Config is everything mlopsd can be told.
@@ -91,6 +92,12 @@ type Config struct {
 	// error.
 	TLSCertFile string
 	TLSKeyFile  string
+	// MetricsFlushInterval is how often the prediction gateway's metrics
+	// are written to the metrics store; zero means 1s.
+	MetricsFlushInterval time.Duration
+	// MetricsRetention is how long metric points are kept; zero means 48h.
+	// It must cover the longest alarm window, api.MaxAlarmWindow.
+	MetricsRetention time.Duration
 }
 
 // TLS reports whether the API is served over HTTPS.
@@ -127,14 +134,18 @@ type Daemon struct {
 	// Steps runs the steps of pipeline runs on local pools.
 	Steps *runtime.LocalSteps
 	// Backends runs the model endpoints' replicas.
-	Backends   runtime.ModelBackends
+	Backends runtime.ModelBackends
+	// Metrics writes the prediction gateway's metrics to the store.
+	Metrics    *telemetry.Recorder
 	httpServer *http.Server
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
 }
 
-// New opens the store and builds the server and reconcilers. Nothing runs
-// until the caller calls Serve (or serves Server itself) and RunReconcilers.
+// New opens the store and builds the server and reconcilers, and starts
+// the metrics recorder, which writes the gateway's metrics and prunes old
+// ones. Nothing else runs until the caller calls Serve (or serves Server
+// itself) and RunReconcilers.
 func New(cfg Config) (*Daemon, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -153,6 +164,19 @@ func New(cfg Config) (*Daemon, error) {
 	}
 	if cfg.ReplicaID == "" {
 		cfg.ReplicaID = NewReplicaID()
+	}
+	if cfg.MetricsFlushInterval < 0 {
+		return nil, fmt.Errorf("metrics flush interval %v: use a positive duration, e.g. 1s", cfg.MetricsFlushInterval)
+	}
+	if cfg.MetricsFlushInterval == 0 {
+		cfg.MetricsFlushInterval = telemetry.DefaultFlushInterval
+	}
+	if cfg.MetricsRetention == 0 {
+		cfg.MetricsRetention = telemetry.DefaultRetention
+	}
+	if cfg.MetricsRetention < api.MaxAlarmWindow {
+		return nil, fmt.Errorf("metrics retention %v is shorter than the longest alarm window (%v): alarms would judge too little history; use -metrics-retention %v or more",
+			cfg.MetricsRetention, api.MaxAlarmWindow, api.MaxAlarmWindow)
 	}
 	tlsConfig, err := loadTLS(cfg)
 	if err != nil {
@@ -198,6 +222,17 @@ func New(cfg Config) (*Daemon, error) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	recorder, err := telemetry.New(telemetry.Config{
+		Store:         st,
+		Logger:        cfg.Logger.With("component", "metrics"),
+		Registry:      reg,
+		FlushInterval: cfg.MetricsFlushInterval,
+		Retention:     cfg.MetricsRetention,
+	})
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
 	rec := reconcile.New(reconcile.Config{
 		Store:    st,
 		Logger:   cfg.Logger.With("component", "reconciler"),
@@ -232,6 +267,7 @@ func New(cfg Config) (*Daemon, error) {
 		Version:     cfg.Version,
 		RunsDir:     cfg.RunsDir,
 		Slurm:       cfg.SlurmConf != "",
+		Metrics:     recorder,
 	})
 	// The http.Server exists from the start, so that a Close racing with a
 	// Serve that has not begun yet still shuts it down: Serve then returns
@@ -242,7 +278,8 @@ func New(cfg Config) (*Daemon, error) {
 		TLSConfig:         tlsConfig,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
-	return &Daemon{cfg: cfg, Store: st, Server: srv, Reconciler: rec, Steps: steps, Backends: backends, httpServer: httpServer}, nil
+	recorder.Start()
+	return &Daemon{cfg: cfg, Store: st, Server: srv, Reconciler: rec, Steps: steps, Backends: backends, Metrics: recorder, httpServer: httpServer}, nil
 }
 
 // poolSpecs looks compute pools up in st, for step drivers that need the
@@ -372,10 +409,10 @@ func (d *Daemon) Serve(ln net.Listener) error {
 	return err
 }
 
-// Close drains in-flight requests (bounded by ShutdownTimeout), stops the
-// reconcilers, kills the steps still running (a restarted mlopsd retries
-// them) and closes the database, in that order, so no acknowledged write is
-// cut off.
+// Close drains in-flight requests (bounded by ShutdownTimeout), writes the
+// metrics still in memory, stops the reconcilers, kills the steps still
+// running (a restarted mlopsd retries them) and closes the database, in
+// that order, so no acknowledged write is cut off.
 func (d *Daemon) Close() error {
 	var errs []error
 	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout)
@@ -383,6 +420,13 @@ func (d *Daemon) Close() error {
 		errs = append(errs, fmt.Errorf("draining HTTP requests: %w", err))
 	}
 	cancel()
+	// The shadow copies of the last predictions are recorded too.
+	d.Server.WaitShadows()
+	metricsCtx, cancelMetrics := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout)
+	if err := d.Metrics.Close(metricsCtx); err != nil {
+		errs = append(errs, fmt.Errorf("writing the last metrics: %w", err))
+	}
+	cancelMetrics()
 	if d.cancel != nil {
 		d.cancel()
 		d.wg.Wait()

@@ -150,6 +150,14 @@ func (w jsonWalker) walk(v any, t reflect.Type, path string) (field, msg string,
 		if _, err := strconv.ParseInt(n.String(), 10, t.Bits()); err != nil {
 			return path, fmt.Sprintf("must be a whole number that fits in %d bits, not %s", t.Bits(), n), true
 		}
+	case reflect.Float32, reflect.Float64:
+		n, ok := v.(json.Number)
+		if !ok {
+			return path, "must be a number, not " + describeJSON(v), true
+		}
+		if _, err := strconv.ParseFloat(n.String(), t.Bits()); err != nil {
+			return path, fmt.Sprintf("must be a finite number within the range of a %d-bit float, not %s", t.Bits(), n), true
+		}
 	}
 	return "", "", false
 }

@@ -57,7 +57,11 @@ func TestModelEndpoint_PredictNeedsInvoker(t *testing.T) {
 			t.Fatalf("%s: predict = %+v", who, got)
 		}
 	}
-	wantError(t, c["invoker"].do(http.MethodPost, predict, api.PredictRequest{Inputs: []float64{1, 2}}), http.StatusBadRequest, api.EINVALID, "inputs")
+	r := c["invoker"].do(http.MethodPost, predict, api.PredictRequest{Inputs: []float64{1, 2}})
+	e := wantError(t, r, http.StatusBadRequest, api.EINVALID, "inputs")
+	if !strings.HasPrefix(e.Message, `variant "primary" (model version "v1"): `) || r.Header.Get(api.HeaderVariant) != "primary" || r.Header.Get(api.HeaderModelVersion) != "v1" {
+		t.Fatalf("bad inputs: message %q, headers %v; want the variant and version named", e.Message, r.Header)
+	}
 	wantError(t, c["invoker"].do(http.MethodPost, objPath("dev", api.KindModelEndpoint, "missing")+"/predict", body), http.StatusNotFound, api.ENOTFOUND, "")
 
 	// The gateway's per-variant metrics, the shadow's copies included; a
@@ -65,10 +69,10 @@ func TestModelEndpoint_PredictNeedsInvoker(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		m := string(admin.must(http.StatusOK, http.MethodGet, "/metrics", nil).Body)
-		if strings.Contains(m, `mlopsd_endpoint_invocations_total{endpoint="api",env="dev",variant="primary"} 4`) &&
-			strings.Contains(m, `mlopsd_endpoint_invocations_total{endpoint="api",env="dev",variant="shadow"} 4`) &&
-			strings.Contains(m, `mlopsd_endpoint_errors_total{endpoint="api",env="dev",variant="primary"} 0`) &&
-			strings.Contains(m, `mlopsd_endpoint_latency_seconds_count{endpoint="api",env="dev",variant="primary"} 4`) {
+		if strings.Contains(m, `mlopsd_endpoint_invocations_total{endpoint="api",env="dev",model_version="v1",variant="primary"} 4`) &&
+			strings.Contains(m, `mlopsd_endpoint_invocations_total{endpoint="api",env="dev",model_version="v1",variant="shadow"} 4`) &&
+			strings.Contains(m, `mlopsd_endpoint_errors_total{endpoint="api",env="dev",model_version="v1",variant="primary"} 0`) &&
+			strings.Contains(m, `mlopsd_endpoint_latency_seconds_count{endpoint="api",env="dev",model_version="v1",variant="primary"} 4`) {
 			break
 		}
 		if time.Now().After(deadline) {

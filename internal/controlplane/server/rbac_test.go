@@ -76,6 +76,10 @@ func TestRBAC_Matrix(t *testing.T) {
 	auditProd := call{http.MethodGet, "/v1/audit?environment=prod", nil}
 	auditAll := call{http.MethodGet, "/v1/audit", nil}
 	startRun := call{http.MethodPost, "/v1/environments/dev/" + api.KindTrainingPipeline + "/missing/runs", map[string]any{}}
+	datapoints := api.PushMetricsRequest{Datapoints: []api.CustomDatapoint{{Name: "online_accuracy", Value: 0.9}}}
+	pushMetrics := call{http.MethodPost, "/v1/environments/dev/metrics", datapoints}
+	pushMetricsProd := call{http.MethodPost, "/v1/environments/prod/metrics", datapoints}
+	predictMissing := call{http.MethodPost, objPath("dev", api.KindModelEndpoint, "missing") + ":predict", api.PredictRequest{Inputs: []float64{1}}}
 
 	const F = http.StatusForbidden
 	for _, tc := range []struct {
@@ -98,6 +102,14 @@ func TestRBAC_Matrix(t *testing.T) {
 		{"viewer", auditAll, F},
 		{"viewer", startRun, F},
 		{"invoker", startRun, http.StatusNotFound},
+		{"nobody", pushMetrics, F},
+		{"viewer", pushMetrics, F},
+		{"invoker", pushMetrics, http.StatusOK},
+		{"invoker", pushMetricsProd, F},
+		{"editor", pushMetrics, http.StatusOK},
+		{"admin", pushMetricsProd, http.StatusOK},
+		{"viewer", predictMissing, F},
+		{"invoker", predictMissing, http.StatusNotFound},
 		{"invoker", createPool, F},
 		{"editor", createPool, http.StatusCreated},
 		{"editor", createBinding, F},

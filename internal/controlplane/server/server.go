@@ -17,6 +17,7 @@ import (
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/runtime"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/store"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/telemetry"
 )
 
 // Config configures a Server.
@@ -47,6 +48,9 @@ type Config struct {
 	// Slurm is true when mlopsd is configured with a Slurm cluster
 	// (-slurm-conf), so compute pools may use driver slurm.
 	Slurm bool
+	// Metrics receives the prediction gateway's observations; nil records
+	// none (Prometheus' series are kept either way).
+	Metrics *telemetry.Recorder
 }
 
 // Server is the HTTP API of mlopsd.
@@ -85,7 +89,7 @@ func New(cfg Config) *Server {
 		s.reg = prometheus.NewRegistry()
 	}
 	s.metrics = newServerMetrics(s.reg)
-	s.gw = newGateway(s.reg)
+	s.gw = newGateway(s.reg, cfg.Store, cfg.Metrics)
 	s.kinds = map[string]kindHandler{
 		api.KindEnvironment:      environmentKind(),
 		api.KindComputePool:      computePoolKindWith(poolOptions{slurm: cfg.Slurm}),
@@ -125,6 +129,8 @@ func (s *Server) routes() {
 		"listAudit":                      s.authed(s.handleListAudit),
 		api.OpIDIssueServiceAccountToken: s.authed(s.handleIssueToken),
 		api.OpIDPredict:                  s.authed(s.requireRole(api.RoleInvoker, s.handlePredict)),
+		api.OpIDPredictAction:            s.predictAction(s.authed(s.requireRole(api.RoleInvoker, s.handlePredict))),
+		api.OpIDPushMetrics:              s.authed(s.requireRole(api.RoleInvoker, s.handlePushMetrics)),
 	}
 	for id, h := range s.pipelineRunHandlers() {
 		handlers[id] = h
@@ -142,6 +148,9 @@ func (s *Server) routes() {
 			panic("server: no handler for route " + rt.OperationID)
 		}
 		pattern := rt.Method + " " + rt.Path
+		if rt.MuxPattern != "" {
+			pattern = rt.MuxPattern
+		}
 		s.mux.Handle(pattern, s.instrument(pattern, h))
 	}
 	s.registerPipelineRunRefusals()

@@ -26,6 +26,8 @@ type apiClient struct {
 	base  string
 	token string
 	http  *http.Client
+	// srv is the control plane, for tests that look at its store.
+	srv *mlopsdtest.Server
 }
 
 // response is a fully read HTTP response.
@@ -43,7 +45,7 @@ func (r response) String() string {
 func MustStart(tb testing.TB, opts ...mlopsdtest.Option) *apiClient {
 	tb.Helper()
 	srv := startServer(tb, opts...)
-	return &apiClient{tb: tb, base: srv.URL, http: &http.Client{Timeout: 30 * time.Second}}
+	return &apiClient{tb: tb, base: srv.URL, http: &http.Client{Timeout: 30 * time.Second}, srv: srv}
 }
 
 // do sends one request. body is nil (no body), a string or []byte (sent as

@@ -185,6 +185,14 @@ type Store interface {
 	// the same series and second are both kept and summed by readers.
 	AppendMetrics(ctx context.Context, points []MetricPoint) error
 
+	// AppendMetricsOnce stores points like AppendMetrics and, when
+	// opts.IdempotencyKey is set, records the key in the same transaction:
+	// a later call with the same key and Fingerprint stores nothing and
+	// returns replayed=true; with another Fingerprint (or a key an object
+	// write used) it fails with ECONFLICT. A refused append records no
+	// key. Keys share one namespace with WriteOptions.IdempotencyKey.
+	AppendMetricsOnce(ctx context.Context, points []MetricPoint, opts MetricWriteOptions) (replayed bool, err error)
+
 	// QueryMetrics returns the points q selects, ordered by time.
 	QueryMetrics(ctx context.Context, q MetricQuery) ([]MetricPoint, error)
 
@@ -264,6 +272,13 @@ type MetricPoint struct {
 	// vectors, at most api.MaxMetricSamples of them; Count is how many
 	// vectors were seen.
 	Inputs [][]float64
+}
+
+// MetricWriteOptions make an append of metric points safe to retry.
+type MetricWriteOptions struct {
+	// IdempotencyKey and Fingerprint mean what they mean in WriteOptions.
+	IdempotencyKey string
+	Fingerprint    string
 }
 
 // MetricQuery selects metric points. Empty dimension fields select every

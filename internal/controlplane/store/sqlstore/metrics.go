@@ -30,21 +30,55 @@ func (s *Store) AppendMetrics(ctx context.Context, points []store.MetricPoint) e
 		}
 	}
 	_, err := inTx(ctx, s.beginLease, func(tx *tx) (struct{}, error) {
-		for _, p := range points {
-			samples, inputs, err := encodeMetricSamples(p)
-			if err != nil {
-				return struct{}{}, err
-			}
-			if _, err := tx.exec(ctx, `INSERT INTO metric_points (`+metricColumns+`)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				p.Environment, p.Series, p.Endpoint, p.Variant, p.ModelVersion, p.Time.Unix(),
-				p.Count, p.Errors, p.Sum, p.Min, p.Max, samples, inputs); err != nil {
-				return struct{}{}, tx.errorf("insert metric point: %w", err)
-			}
-		}
-		return struct{}{}, nil
+		return struct{}{}, insertMetricPoints(ctx, tx, points)
 	})
 	return err
+}
+
+// AppendMetricsOnce implements store.Store. With a key the points go in a
+// write transaction, whose lock keeps a concurrent retry with the same key
+// from inserting them a second time (the key lookup relies on it, as for
+// object writes); without one it is AppendMetrics.
+func (s *Store) AppendMetricsOnce(ctx context.Context, points []store.MetricPoint, opts store.MetricWriteOptions) (bool, error) {
+	if opts.IdempotencyKey == "" {
+		return false, s.AppendMetrics(ctx, points)
+	}
+	for i := range points {
+		if err := checkMetricPoint(&points[i]); err != nil {
+			return false, err
+		}
+	}
+	wopts := store.WriteOptions{IdempotencyKey: opts.IdempotencyKey, Fingerprint: opts.Fingerprint}
+	return inTx(ctx, s.beginWrite, func(tx *tx) (bool, error) {
+		prior, err := findIdempotentResult(ctx, tx, wopts)
+		if err != nil {
+			return false, err
+		}
+		if prior != nil {
+			return true, nil
+		}
+		if err := insertMetricPoints(ctx, tx, points); err != nil {
+			return false, err
+		}
+		// The points are no object: the key's result holds none.
+		return false, recordIdempotencyKey(ctx, tx, wopts, &store.Result{})
+	})
+}
+
+func insertMetricPoints(ctx context.Context, tx *tx, points []store.MetricPoint) error {
+	for _, p := range points {
+		samples, inputs, err := encodeMetricSamples(p)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO metric_points (`+metricColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			p.Environment, p.Series, p.Endpoint, p.Variant, p.ModelVersion, p.Time.Unix(),
+			p.Count, p.Errors, p.Sum, p.Min, p.Max, samples, inputs); err != nil {
+			return tx.errorf("insert metric point: %w", err)
+		}
+	}
+	return nil
 }
 
 // checkMetricPoint refuses points no reader could make sense of; they are

@@ -157,6 +157,106 @@ func (s *suite) testMetrics(t *testing.T) {
 		}
 	})
 
+	t.Run("Idempotent", func(t *testing.T) {
+		db, _ := s.open(t)
+		count := func() int64 {
+			var n int64
+			for _, p := range mustQuery(t, db, store.MetricQuery{Environment: "dev", Series: api.CustomSeriesPrefix + "acc", From: m0, To: m0.Add(time.Hour)}) {
+				n += p.Count
+			}
+			return n
+		}
+		point := store.MetricPoint{Environment: "dev", Series: api.CustomSeriesPrefix + "acc", Endpoint: "churn", Time: m0, Count: 2, Sum: 1.5, Min: 0.5, Max: 1, Samples: []float64{0.5, 1}}
+		opts := store.MetricWriteOptions{IdempotencyKey: "alice\x00k1", Fingerprint: "POST /v1/environments/dev/metrics sha256:aa"}
+		replayed, err := db.AppendMetricsOnce(ctx, []store.MetricPoint{point}, opts)
+		if err != nil || replayed {
+			t.Fatalf("AppendMetricsOnce = %v, %v; want stored, not replayed", replayed, err)
+		}
+		// The retry stores nothing and says so.
+		replayed, err = db.AppendMetricsOnce(ctx, []store.MetricPoint{point}, opts)
+		if err != nil || !replayed {
+			t.Fatalf("retried AppendMetricsOnce = %v, %v; want replayed", replayed, err)
+		}
+		if got := count(); got != 2 {
+			t.Fatalf("count after the retry = %d, want 2 (stored once)", got)
+		}
+		// The same key for another request is a conflict and stores nothing.
+		other := opts
+		other.Fingerprint = "POST /v1/environments/dev/metrics sha256:bb"
+		_, err = db.AppendMetricsOnce(ctx, []store.MetricPoint{point}, other)
+		wantCode(t, err, api.ECONFLICT)
+		if got := count(); got != 2 {
+			t.Fatalf("count after the conflict = %d, want 2", got)
+		}
+		// Keys share the namespace of object writes.
+		mustCreateEnv(t, db, "dev")
+		_, err = db.Create(ctx, newObject(ref(api.KindComputePool, "dev", "a"), "", `{}`), store.WriteOptions{IdempotencyKey: opts.IdempotencyKey, Fingerprint: "create a"})
+		wantCode(t, err, api.ECONFLICT)
+		if _, err := db.Create(ctx, newObject(ref(api.KindComputePool, "dev", "b"), "", `{}`), store.WriteOptions{IdempotencyKey: "k2", Fingerprint: "create b"}); err != nil {
+			t.Fatal(err)
+		}
+		_, err = db.AppendMetricsOnce(ctx, []store.MetricPoint{point}, store.MetricWriteOptions{IdempotencyKey: "k2", Fingerprint: opts.Fingerprint})
+		wantCode(t, err, api.ECONFLICT)
+		if got := count(); got != 2 {
+			t.Fatalf("count after reusing an object write's key = %d, want 2", got)
+		}
+
+		// A refused append records no key: fixed, the same key goes through.
+		bad := point
+		bad.Errors = 5
+		k3 := store.MetricWriteOptions{IdempotencyKey: "k3", Fingerprint: "f3"}
+		if _, err := db.AppendMetricsOnce(ctx, []store.MetricPoint{point, bad}, k3); err == nil {
+			t.Fatal("AppendMetricsOnce with errors > count: no error")
+		}
+		if got := count(); got != 2 {
+			t.Fatalf("count after a refused append = %d, want 2 (all or none)", got)
+		}
+		if replayed, err := db.AppendMetricsOnce(ctx, []store.MetricPoint{point}, k3); err != nil || replayed {
+			t.Fatalf("AppendMetricsOnce after a refused one = %v, %v; want stored", replayed, err)
+		}
+		// Without a key it appends every time, like AppendMetrics.
+		for range 2 {
+			if replayed, err := db.AppendMetricsOnce(ctx, []store.MetricPoint{point}, store.MetricWriteOptions{}); err != nil || replayed {
+				t.Fatalf("AppendMetricsOnce without a key = %v, %v", replayed, err)
+			}
+		}
+		if got := count(); got != 8 {
+			t.Fatalf("count = %d, want 8", got)
+		}
+	})
+
+	t.Run("IdempotentConcurrentRetries", func(t *testing.T) {
+		// Two replicas get the same push at once: one stores it, the other
+		// answers the replay.
+		database := s.b.NewDatabase(t)
+		a, _ := s.openAt(t, database, nil)
+		b, _ := s.openAt(t, database, nil)
+		point := store.MetricPoint{Environment: "dev", Series: api.CustomSeriesPrefix + "acc", Time: m0, Count: 1, Sum: 1, Min: 1, Max: 1, Samples: []float64{1}}
+		opts := store.MetricWriteOptions{IdempotencyKey: "k", Fingerprint: "f"}
+		const rounds = 5
+		for i := range rounds {
+			opts.IdempotencyKey = "k" + string(rune('a'+i))
+			type result struct {
+				replayed bool
+				err      error
+			}
+			results := make(chan result, 2)
+			for _, db := range []store.Store{a, b} {
+				go func() {
+					replayed, err := db.AppendMetricsOnce(ctx, []store.MetricPoint{point}, opts)
+					results <- result{replayed, err}
+				}()
+			}
+			r1, r2 := <-results, <-results
+			if r1.err != nil || r2.err != nil || r1.replayed == r2.replayed {
+				t.Fatalf("round %d: results %+v and %+v; want one stored and one replayed", i, r1, r2)
+			}
+		}
+		if got := mustQuery(t, a, store.MetricQuery{Environment: "dev", Series: point.Series, From: m0, To: m0.Add(time.Hour)}); len(got) != rounds {
+			t.Fatalf("points = %d, want %d (each push once)", len(got), rounds)
+		}
+	})
+
 	t.Run("ConcurrentWithWrites", func(t *testing.T) {
 		// Metric appends and object writes run side by side without
 		// failing each other (on PostgreSQL they take different locks).
