@@ -335,14 +335,23 @@ func TestRecorder_Prunes(t *testing.T) {
 	// Start prunes at once.
 	r.Start()
 	t.Cleanup(func() { _ = r.Close(ctx) })
+	// The window must reach back to the old point: query's default window
+	// (t0 ± 1h) would not see it, and would stop waiting before the prune.
+	all := func() []store.MetricPoint {
+		got, err := st.QueryMetrics(ctx, store.MetricQuery{Environment: "dev", Series: api.SeriesPredictions, From: t0.Add(-24 * time.Hour), To: t0.Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
 	deadline := time.Now().Add(10 * time.Second)
-	for len(query(t, st, api.SeriesPredictions)) != 1 {
+	for len(all()) != 1 {
 		if time.Now().After(deadline) {
-			t.Fatalf("points after the start's prune: %+v; want the recent one only", query(t, st, api.SeriesPredictions))
+			t.Fatalf("points after the start's prune: %+v; want the recent one only", all())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if got := query(t, st, api.SeriesPredictions)[0]; !got.Time.Equal(recent.Time) {
+	if got := all()[0]; !got.Time.Equal(recent.Time) {
 		t.Fatalf("kept %v, want the point of %v", got.Time, recent.Time)
 	}
 	clock.set(t0.Add(time.Hour))
