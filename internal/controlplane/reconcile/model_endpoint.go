@@ -371,8 +371,14 @@ func (p *endpointPass) rollout(ctx context.Context) {
 	alarms, err := p.rollbackAlarms(ctx)
 	if err != nil {
 		// The alarms cannot be read: keep the rollout where it is (no new
-		// step) and try again on the next pass.
+		// step, the new replicas running) and try again on the next pass.
 		p.errs = append(p.errs, err)
+		digest := runtime.CommandDigest(ro.Command)
+		for _, k := range p.h.Backends.Keys(p.obj.Meta.UID) {
+			if k.Variant == ro.Variant && k.Version == ro.ToVersion && k.CommandDigest == digest {
+				p.wanted[k] = true
+			}
+		}
 		return
 	}
 	if starting {
