@@ -517,13 +517,14 @@ func TestAccModelEndpoint_rollbackAlarm(t *testing.T) {
 					}
 					go func() {
 						_ = client.Poll(ctx, 20*time.Millisecond, func(ctx context.Context) (bool, error) {
+							// A failed read is retried: the apply is still running.
 							ep, err := e.client.GetModelEndpoint(ctx, "dev", "api")
-							if err != nil || ep.Status.Rollout == nil {
-								return false, nil
+							if err == nil && ep.Status.Rollout != nil {
+								at := time.Now()
+								st := api.AlarmStatus{Status: api.Status{Phase: api.PhaseReady}, State: api.AlarmStateAlarm, StateReason: "error_rate 12.5 > 5", StateChangedAt: &at}
+								return true, e.srv.PutAlarm(ctx, "dev", "errors-high", alarm, st)
 							}
-							at := time.Now()
-							st := api.AlarmStatus{Status: api.Status{Phase: api.PhaseReady}, State: api.AlarmStateAlarm, StateReason: "error_rate 12.5 > 5", StateChangedAt: &at}
-							return true, e.srv.PutAlarm(ctx, "dev", "errors-high", alarm, st)
+							return false, nil
 						})
 					}()
 				},

@@ -16,19 +16,20 @@ func autoscaled(a api.EndpointAutoscaling) func(*api.ModelEndpointSpec) {
 	}
 }
 
-// load records perSecond predictions of variant in each of the seconds
-// before the clock, as the gateway would, spread over two versions.
-func (e *endpointFixture) load(variant string, perSecond int64, seconds int) {
+// load records perSecond predictions of variant primary in each second of
+// the autoscaling window before the clock, as the gateway would, spread
+// over two versions.
+func (e *endpointFixture) load(perSecond int64) {
 	e.tb.Helper()
 	var points []store.MetricPoint
 	end := e.clock.Truncate(time.Second)
-	for i := 1; i <= seconds; i++ {
+	for i := 1; i <= api.AutoscaleWindowSeconds; i++ {
 		for j, version := range []string{"v1", "v2"} {
 			n := perSecond / 2
 			if j == 0 {
 				n += perSecond % 2
 			}
-			points = append(points, store.MetricPoint{Environment: "dev", Series: api.SeriesPredictions, Endpoint: "api", Variant: variant,
+			points = append(points, store.MetricPoint{Environment: "dev", Series: api.SeriesPredictions, Endpoint: "api", Variant: "primary",
 				ModelVersion: version, Time: end.Add(-time.Duration(i) * time.Second), Count: n, Sum: float64(n), Min: 1, Max: 1})
 		}
 	}
@@ -59,7 +60,7 @@ func TestEndpointAutoscaling_OnLoad(t *testing.T) {
 	}
 
 	// 5 rps for the window: ceil(5 / 2) = 3 replicas, at once.
-	e.load("primary", 5, api.AutoscaleWindowSeconds)
+	e.load(5)
 	st = e.pass()
 	v := st.Variants[0]
 	if v.DesiredReplicas != 3 || v.Replicas != 3 || v.ObservedRPS != 5 || v.LastScaleTime == nil || !v.LastScaleTime.Equal(e.clock) || v.ScaleInSince != nil {
@@ -83,7 +84,7 @@ func TestEndpointAutoscaling_OnLoad(t *testing.T) {
 		t.Fatalf("59s into the cooldown: %+v", v)
 	}
 	// Load in the cooldown that calls for the replicas starts it over.
-	e.load("primary", 5, api.AutoscaleWindowSeconds)
+	e.load(5)
 	if v := e.pass().Variants[0]; v.DesiredReplicas != 3 || v.ScaleInSince != nil {
 		t.Fatalf("after a burst: %+v", v)
 	}
@@ -106,7 +107,7 @@ func TestEndpointAutoscaling_OnLoad(t *testing.T) {
 	}
 
 	// More load than max_replicas can take: max_replicas.
-	e.load("primary", 100, api.AutoscaleWindowSeconds)
+	e.load(100)
 	if v := e.pass().Variants[0]; v.DesiredReplicas != 4 || v.Replicas != 4 || v.ObservedRPS != 100 {
 		t.Fatalf("overload: %+v", v)
 	}
@@ -126,7 +127,7 @@ func TestEndpointAutoscaling_OnLoad(t *testing.T) {
 func TestEndpointAutoscaling_WithoutTargetStaysAtMin(t *testing.T) {
 	e := newEndpointFixtureWith(t, api.EndpointRollout{Strategy: api.RolloutAllAtOnce, StepPercent: 10},
 		autoscaled(api.EndpointAutoscaling{MinReplicas: 2, MaxReplicas: 4}))
-	e.load("primary", 50, api.AutoscaleWindowSeconds)
+	e.load(50)
 	st := e.pass()
 	if v := st.Variants[0]; v.DesiredReplicas != 2 || v.Replicas != 2 || v.ObservedRPS != 0 {
 		t.Fatalf("status: %+v", v)

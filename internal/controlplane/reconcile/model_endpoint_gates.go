@@ -119,7 +119,8 @@ func (p *endpointPass) rollbackAlarms(ctx context.Context) (*rolloutAlarms, erro
 		if err := json.Unmarshal(o.Spec, &spec); err != nil {
 			return nil, fmt.Errorf("decoding spec of %s: %w", o.Ref(), err)
 		}
-		if !named[o.Meta.Name] && !(spec.Actions.RollbackEndpoint && spec.Endpoint == p.obj.Meta.Name) {
+		watches := named[o.Meta.Name] || (spec.Actions.RollbackEndpoint && spec.Endpoint == p.obj.Meta.Name)
+		if !watches {
 			continue
 		}
 		var st api.AlarmStatus

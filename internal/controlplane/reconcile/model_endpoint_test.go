@@ -79,7 +79,7 @@ func newEndpointFixtureWith(t *testing.T, rollout api.EndpointRollout, edit func
 }
 
 // addVersion registers a model version whose artifact holds content.
-func (e *endpointFixture) addVersion(name, content, framework string) string {
+func (e *endpointFixture) addVersion(name, content, framework string) {
 	e.tb.Helper()
 	path := filepath.Join(e.tb.TempDir(), "model.json")
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
@@ -88,7 +88,6 @@ func (e *endpointFixture) addVersion(name, content, framework string) string {
 	sum := sha256.Sum256([]byte(content))
 	e.create(api.KindModelVersion, "dev", name, "", api.ModelVersionSpec{Model: "m", ArtifactURI: "file://" + path,
 		ArtifactSHA256: hex.EncodeToString(sum[:]), Framework: framework}, api.Status{Phase: api.PhaseReady, ObservedGeneration: 1})
-	return "file://" + path
 }
 
 // countingTransport is the real HTTP transport, counting the requests.
