@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/signal"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/runtime"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/mlopsdtest"
 )
 
 // serveModelMain is main for a test binary started as a model replica.
@@ -48,7 +50,7 @@ func TestProcessBackends(t *testing.T) {
 	t.Cleanup(b.Close)
 	ctx := context.Background()
 	key := runtime.BackendKey{EndpointUID: "uid", Variant: "primary", Version: "v1"}
-	url, err := b.Ensure(ctx, key, writeModel(t, `{"slope": 2, "intercept": 1}`))
+	url, err := b.Ensure(ctx, key, runtime.BackendSpec{ArtifactURI: writeModel(t, `{"slope": 2, "intercept": 1}`)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,13 +66,13 @@ func TestProcessBackends(t *testing.T) {
 		t.Fatalf("prediction = %+v, %v", out, err)
 	}
 	_ = resp.Body.Close()
-	if again, err := b.Ensure(ctx, key, "file:///unused"); err != nil || again != url {
+	if again, err := b.Ensure(ctx, key, runtime.BackendSpec{ArtifactURI: "file:///unused"}); err != nil || again != url {
 		t.Fatalf("second Ensure = %q, %v; want the running %q", again, err, url)
 	}
 
 	// A broken artifact: the replica exits and says why.
 	bad := runtime.BackendKey{EndpointUID: "uid", Variant: "primary", Version: "bad"}
-	if _, err := b.Ensure(ctx, bad, writeModel(t, "not a model")); err == nil || !strings.Contains(err.Error(), "not an mlops-linear model") {
+	if _, err := b.Ensure(ctx, bad, runtime.BackendSpec{ArtifactURI: writeModel(t, "not a model")}); err == nil || !strings.Contains(err.Error(), "not an mlops-linear model") {
 		t.Fatalf("broken artifact: err = %v", err)
 	}
 	if got := b.Keys("uid"); len(got) != 1 || got[0] != key {
@@ -83,7 +85,7 @@ func TestProcessBackends(t *testing.T) {
 	if b.Running(key) != "" || len(b.Keys("uid")) != 0 {
 		t.Fatal("a stopped replica still runs")
 	}
-	url2, err := b.Ensure(ctx, key, writeModel(t, `{"weights": [1, 1], "bias": 0}`))
+	url2, err := b.Ensure(ctx, key, runtime.BackendSpec{ArtifactURI: writeModel(t, `{"weights": [1, 1], "bias": 0}`)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,6 +99,44 @@ func TestProcessBackends(t *testing.T) {
 			t.Fatal("a killed replica still reads as running")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestProcessBackends_DrainsInFlightRequest: a stopped serve-model
+// replica gets SIGTERM, stops listening and finishes the request in flight.
+func TestProcessBackends_DrainsInFlightRequest(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := runtime.NewProcessBackends(exe)
+	t.Cleanup(b.Close)
+	key := runtime.BackendKey{EndpointUID: "uid", Variant: "primary", Version: "v1"}
+	url, err := b.Ensure(t.Context(), key, runtime.BackendSpec{ArtifactURI: writeModel(t, `{"slope": 2, "intercept": 1}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	finish := mlopsdtest.StartInFlightPredict(t, url, `{"inputs": [10]}`)
+	b.Stop(key)
+	mlopsdtest.WaitRefused(t, url)
+	if status, body := finish(); status != http.StatusOK || !strings.Contains(body, `"prediction":21`) {
+		t.Fatalf("the request in flight got %d %s", status, body)
+	}
+}
+
+func TestServeModelCommand_Flags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "-artifact is required"},
+		{[]string{"-artifact", "file:///m.json", "extra"}, `unexpected argument "extra"`},
+		{[]string{"-artifact", "file:///m.json", "-drain-timeout", "0s"}, "use a positive duration"},
+	} {
+		err := serveModelCommand(t.Context(), tc.args, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: err = %v, want %q", tc.args, err, tc.want)
+		}
 	}
 }
 

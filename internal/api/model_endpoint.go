@@ -46,7 +46,8 @@ type ModelEndpointSpec struct {
 	Rollout EndpointRollout `json:"rollout"`
 	// SmokeTest, when set, is sent to every new replica of a new model
 	// version before it gets traffic (on create and in every rollout); a
-	// failure stops the rollout and rolls back.
+	// failure stops the rollout and rolls back. The shadow variant is not
+	// smoke-tested: its answers are discarded anyway.
 	SmokeTest *EndpointSmokeTest `json:"smoke_test,omitempty"`
 }
 
@@ -68,6 +69,26 @@ type EndpointSmokeTest struct {
 	ExpectedJSONValue string `json:"expected_json_value,omitempty"`
 }
 
+// Bounds of a smoke test, shared by the control plane's validation and the
+// provider's plan-time checks.
+const (
+	// MaxSmokeRequestBodyBytes bounds EndpointSmokeTest.RequestBody.
+	MaxSmokeRequestBodyBytes = 64 << 10
+	// MaxSmokeExpectationBytes bounds ExpectedResponseContains and
+	// ExpectedJSONValue.
+	MaxSmokeExpectationBytes = 4096
+	// MaxSmokeJSONPathBytes bounds JSONPath.
+	MaxSmokeJSONPathBytes = 256
+)
+
+// SmokeJSONPathPattern is the syntax of EndpointSmokeTest.JSONPath:
+// dot-separated segments of letters, digits, '_' and '-'; a segment of
+// digits indexes an array.
+const SmokeJSONPathPattern = `^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`
+
+// SmokeJSONPathHint says how to write a json_path.
+const SmokeJSONPathHint = "use dot-separated keys of letters, digits, '_' and '-', with array indexes as numbers, e.g. prediction or scores.0"
+
 // EndpointVariant is one named deployment of a model version.
 type EndpointVariant struct {
 	Name string `json:"name"`
@@ -87,8 +108,15 @@ type EndpointVariant struct {
 	// its environment, must answer GET /healthz with 200 and
 	// POST /predict {"inputs": [...]} with {"prediction": ...} on
 	// 127.0.0.1:$PORT. The model version may then be of any framework.
+	// A change of Command is rolled out like a change of ModelVersion.
 	Command []string `json:"command,omitempty"`
 }
+
+// Bounds of EndpointVariant.Command.
+const (
+	MaxCommandArgs     = 64
+	MaxCommandArgBytes = 4096
+)
 
 // EndpointAutoscaling bounds a runtime-owned replica count.
 type EndpointAutoscaling struct {
@@ -157,6 +185,21 @@ type EndpointVariantStatus struct {
 	CanaryVersion  string   `json:"canary_version,omitempty"`
 	CanaryPercent  int64    `json:"canary_percent,omitempty"`
 	CanaryBackends []string `json:"canary_backends,omitempty"`
+	// Command is the user command that serves ModelVersion (empty: the
+	// built-in runtime); after a rollback it is the previous one.
+	Command []string `json:"command,omitempty"`
+	// DesiredReplicas is the replica count the runtime aims for: the fixed
+	// count, or with autoscaling the count the load calls for.
+	DesiredReplicas int64 `json:"desired_replicas,omitempty"`
+	// ObservedRPS is the variant's predictions per second over the last
+	// AutoscaleWindowSeconds, as autoscaling on target_rps saw them.
+	ObservedRPS float64 `json:"observed_rps,omitempty"`
+	// LastScaleTime is when autoscaling last changed DesiredReplicas.
+	LastScaleTime *time.Time `json:"last_scale_time,omitempty"`
+	// ScaleInSince is when the load started calling for fewer replicas
+	// than DesiredReplicas without a break; replicas are removed once
+	// scale_in_cooldown_seconds have passed since.
+	ScaleInSince *time.Time `json:"scale_in_since,omitempty"`
 }
 
 // EndpointRolloutState is a rollout in progress.
@@ -169,6 +212,9 @@ type EndpointRolloutState struct {
 	StartedAt   time.Time `json:"started_at"`
 	// Steps are the traffic steps taken so far, the current one last.
 	Steps []EndpointRolloutStep `json:"steps"`
+	// Command is the user command of the new version (empty: the
+	// built-in runtime).
+	Command []string `json:"command,omitempty"`
 }
 
 // EndpointRolloutStep is one traffic step of a rollout.

@@ -41,11 +41,14 @@ type modelEndpointDataSourceModel struct {
 }
 
 type endpointVariantStatusModel struct {
-	Name          types.String `tfsdk:"name"`
-	ModelVersion  types.String `tfsdk:"model_version"`
-	Replicas      types.Int64  `tfsdk:"replicas"`
-	CanaryVersion types.String `tfsdk:"canary_version"`
-	CanaryPercent types.Int64  `tfsdk:"canary_percent"`
+	Name            types.String  `tfsdk:"name"`
+	ModelVersion    types.String  `tfsdk:"model_version"`
+	Replicas        types.Int64   `tfsdk:"replicas"`
+	DesiredReplicas types.Int64   `tfsdk:"desired_replicas"`
+	ObservedRPS     types.Float64 `tfsdk:"observed_rps"`
+	LastScaleTime   types.String  `tfsdk:"last_scale_time"`
+	CanaryVersion   types.String  `tfsdk:"canary_version"`
+	CanaryPercent   types.Int64   `tfsdk:"canary_percent"`
 }
 
 type endpointRolloutRecordModel struct {
@@ -55,6 +58,7 @@ type endpointRolloutRecordModel struct {
 	Strategy    types.String  `tfsdk:"strategy"`
 	Result      types.String  `tfsdk:"result"`
 	Message     types.String  `tfsdk:"message"`
+	Alarm       types.String  `tfsdk:"alarm"`
 	Steps       []types.Int64 `tfsdk:"steps"`
 	StartedAt   types.String  `tfsdk:"started_at"`
 	FinishedAt  types.String  `tfsdk:"finished_at"`
@@ -70,18 +74,27 @@ func computedInt64(desc string) schema.Int64Attribute {
 
 func variantStatusAttributes() map[string]schema.Attribute {
 	return map[string]schema.Attribute{
-		"name":           computedString("Name of the variant."),
-		"model_version":  computedString("Model version that serves the variant's stable traffic (after a rollback: the previous version)."),
-		"replicas":       computedInt64("Replicas of that version running now. Owned by the runtime."),
-		"canary_version": computedString("During a rollout, the new version; empty otherwise."),
-		"canary_percent": computedInt64("During a rollout, the share of the variant's traffic on the new version."),
+		"name":          computedString("Name of the variant."),
+		"model_version": computedString("Model version that serves the variant's stable traffic (after a rollback: the previous version)."),
+		"replicas":      computedInt64("Replicas of that version serving now. Owned by the runtime."),
+		"desired_replicas": computedInt64("Replicas the runtime aims for: the fixed `replicas`, or with autoscaling the count the load calls for " +
+			"(`min_replicas` without `target_rps`). Owned by the runtime."),
+		"observed_rps": schema.Float64Attribute{
+			MarkdownDescription: "Predictions per second of the variant (all its versions) over the last 30 seconds, as autoscaling on `target_rps` " +
+				"saw them; `0` without `target_rps`.",
+			Computed: true,
+		},
+		"last_scale_time": computedString("When autoscaling last changed `desired_replicas` (RFC 3339); empty when it never did."),
+		"canary_version":  computedString("During a rollout, the new version; empty otherwise."),
+		"canary_percent":  computedInt64("During a rollout, the share of the variant's traffic on the new version."),
 	}
 }
 
 func (d *modelEndpointDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	resp.Schema = schema.Schema{
-		MarkdownDescription: "Reads a model endpoint's live status: phase, the version and replica count each variant serves with now " +
-			"(runtime-owned, so the `mlops_model_endpoint` resource does not record them), a rollout in progress and the rollout history.",
+		MarkdownDescription: "Reads a model endpoint's live status: phase, the version and replica count each variant serves with now, " +
+			"the count autoscaling aims for and the load it follows (runtime-owned, so the `mlops_model_endpoint` resource does not record them), " +
+			"a rollout in progress and the rollout history.",
 		Attributes: map[string]schema.Attribute{
 			"id":                  computedString("`<environment>/<name>`."),
 			"environment":         dataSourceEnvironmentAttribute("endpoint"),
@@ -111,6 +124,7 @@ func (d *modelEndpointDataSource) Schema(_ context.Context, _ datasource.SchemaR
 					"strategy":     computedString("Rollout strategy."),
 					"result":       computedString("`succeeded`, `rolled_back` or `superseded`."),
 					"message":      computedString("What happened; for a rollback, why."),
+					"alarm":        computedString("The alarm whose `ALARM` state rolled the rollout back; empty when something else ended it."),
 					"steps": schema.ListAttribute{
 						MarkdownDescription: "Traffic steps taken: the new version's share of the variant's traffic at each.",
 						ElementType:         types.Int64Type,
@@ -144,10 +158,15 @@ func (d *modelEndpointDataSource) Read(ctx context.Context, req datasource.ReadR
 }
 
 func variantStatusFromAPI(v api.EndpointVariantStatus) endpointVariantStatusModel {
-	return endpointVariantStatusModel{
+	m := endpointVariantStatusModel{
 		Name: types.StringValue(v.Name), ModelVersion: types.StringValue(v.ModelVersion), Replicas: types.Int64Value(v.Replicas),
+		DesiredReplicas: types.Int64Value(v.DesiredReplicas), ObservedRPS: types.Float64Value(v.ObservedRPS), LastScaleTime: types.StringValue(""),
 		CanaryVersion: types.StringValue(v.CanaryVersion), CanaryPercent: types.Int64Value(v.CanaryPercent),
 	}
+	if v.LastScaleTime != nil {
+		m.LastScaleTime = types.StringValue(v.LastScaleTime.Format(time.RFC3339))
+	}
+	return m
 }
 
 func modelEndpointDataSourceFromAPI(ep *api.ModelEndpoint) modelEndpointDataSourceModel {
@@ -174,6 +193,7 @@ func modelEndpointDataSourceFromAPI(ep *api.ModelEndpoint) modelEndpointDataSour
 		rec := endpointRolloutRecordModel{
 			Variant: types.StringValue(r.Variant), FromVersion: types.StringValue(r.FromVersion), ToVersion: types.StringValue(r.ToVersion),
 			Strategy: types.StringValue(r.Strategy), Result: types.StringValue(r.Result), Message: types.StringValue(r.Message),
+			Alarm:     types.StringValue(r.Alarm),
 			Steps:     []types.Int64{},
 			StartedAt: types.StringValue(r.StartedAt.Format(time.RFC3339)), FinishedAt: types.StringValue(r.FinishedAt.Format(time.RFC3339)),
 		}

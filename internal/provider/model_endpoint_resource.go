@@ -2,7 +2,10 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -18,6 +21,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
@@ -43,16 +47,17 @@ type modelEndpointResource struct {
 }
 
 type modelEndpointModel struct {
-	ID                          types.String           `tfsdk:"id"`
-	Environment                 types.String           `tfsdk:"environment"`
-	Name                        types.String           `tfsdk:"name"`
-	Variants                    []endpointVariantModel `tfsdk:"variants"`
-	Shadow                      *endpointShadowModel   `tfsdk:"shadow"`
-	RequestLogSampleRatePercent types.Int64            `tfsdk:"request_log_sample_rate_percent"`
-	Rollout                     *endpointRolloutModel  `tfsdk:"rollout"`
-	UID                         types.String           `tfsdk:"uid"`
-	CreatedAt                   types.String           `tfsdk:"created_at"`
-	Timeouts                    timeouts.Value         `tfsdk:"timeouts"`
+	ID                          types.String            `tfsdk:"id"`
+	Environment                 types.String            `tfsdk:"environment"`
+	Name                        types.String            `tfsdk:"name"`
+	Variants                    []endpointVariantModel  `tfsdk:"variants"`
+	Shadow                      *endpointShadowModel    `tfsdk:"shadow"`
+	RequestLogSampleRatePercent types.Int64             `tfsdk:"request_log_sample_rate_percent"`
+	Rollout                     *endpointRolloutModel   `tfsdk:"rollout"`
+	SmokeTest                   *endpointSmokeTestModel `tfsdk:"smoke_test"`
+	UID                         types.String            `tfsdk:"uid"`
+	CreatedAt                   types.String            `tfsdk:"created_at"`
+	Timeouts                    timeouts.Value          `tfsdk:"timeouts"`
 }
 
 type endpointVariantModel struct {
@@ -62,6 +67,7 @@ type endpointVariantModel struct {
 	Replicas       types.Int64               `tfsdk:"replicas"`
 	Autoscaling    *endpointAutoscalingModel `tfsdk:"autoscaling"`
 	TrafficPercent types.Int64               `tfsdk:"traffic_percent"`
+	Command        []types.String            `tfsdk:"command"`
 }
 
 type endpointShadowModel struct {
@@ -70,31 +76,47 @@ type endpointShadowModel struct {
 	ComputePool  types.String              `tfsdk:"compute_pool"`
 	Replicas     types.Int64               `tfsdk:"replicas"`
 	Autoscaling  *endpointAutoscalingModel `tfsdk:"autoscaling"`
+	Command      []types.String            `tfsdk:"command"`
 }
 
 type endpointAutoscalingModel struct {
-	MinReplicas types.Int64 `tfsdk:"min_replicas"`
-	MaxReplicas types.Int64 `tfsdk:"max_replicas"`
-	TargetRPS   types.Int64 `tfsdk:"target_rps"`
+	MinReplicas            types.Int64 `tfsdk:"min_replicas"`
+	MaxReplicas            types.Int64 `tfsdk:"max_replicas"`
+	TargetRPS              types.Int64 `tfsdk:"target_rps"`
+	ScaleInCooldownSeconds types.Int64 `tfsdk:"scale_in_cooldown_seconds"`
 }
 
 type endpointRolloutModel struct {
-	Strategy        types.String `tfsdk:"strategy"`
-	StepPercent     types.Int64  `tfsdk:"step_percent"`
-	BakeTimeSeconds types.Int64  `tfsdk:"bake_time_seconds"`
+	Strategy        types.String   `tfsdk:"strategy"`
+	StepPercent     types.Int64    `tfsdk:"step_percent"`
+	BakeTimeSeconds types.Int64    `tfsdk:"bake_time_seconds"`
+	RollbackAlarms  []types.String `tfsdk:"rollback_alarms"`
+}
+
+type endpointSmokeTestModel struct {
+	RequestBody              types.String `tfsdk:"request_body"`
+	ExpectedStatus           types.Int64  `tfsdk:"expected_status"`
+	ExpectedResponseContains types.String `tfsdk:"expected_response_contains"`
+	JSONPath                 types.String `tfsdk:"json_path"`
+	ExpectedJSONValue        types.String `tfsdk:"expected_json_value"`
 }
 
 // Defaults of a model endpoint.
 const (
-	modelEndpointDefaultTimeout = 20 * time.Minute
-	defaultRolloutStepPercent   = 10
+	modelEndpointDefaultTimeout   = 20 * time.Minute
+	defaultRolloutStepPercent     = 10
+	defaultScaleInCooldownSeconds = 300
+	defaultSmokeExpectedStatus    = 200
 )
 
 var endpointRolloutAttrTypes = map[string]attr.Type{
 	"strategy":          types.StringType,
 	"step_percent":      types.Int64Type,
 	"bake_time_seconds": types.Int64Type,
+	"rollback_alarms":   types.ListType{ElemType: types.StringType},
 }
+
+var smokeJSONPathRE = regexp.MustCompile(api.SmokeJSONPathPattern)
 
 func (r *modelEndpointResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_model_endpoint"
@@ -109,11 +131,24 @@ func variantAttributes(what string) map[string]schema.Attribute {
 			Validators:          []validator.String{nameValidator()},
 		},
 		"model_version": schema.StringAttribute{
-			MarkdownDescription: "Name of the model version (`mlops_model_version`) in the same environment to serve; its framework must be `mlops-linear`, " +
-				"and approved when the environment's `policy.require_approved_models` is true. Changing it is an in-place update carried out as a rollout " +
-				"(see `rollout`): apply waits until it finishes and fails if it rolls back.",
+			MarkdownDescription: "Name of the model version (`mlops_model_version`) in the same environment to serve; its framework must be `mlops-linear` " +
+				"unless `command` is set, and it must be approved when the environment's `policy.require_approved_models` is true. " + rolloutNote,
 			Required:   true,
 			Validators: []validator.String{nameValidator()},
+		},
+		"command": schema.ListAttribute{
+			MarkdownDescription: "A program that serves the model instead of the built-in runtime, as the program and its arguments (1-64, each at most 4096 bytes), " +
+				"e.g. `[\"/opt/models/serve\", \"--workers\", \"2\"]`. mlopsd starts it once per replica, as a child process on its own machine, with " +
+				"`MLOPS_MODEL_URI` (the version's `artifact_uri`), `MLOPS_ARTIFACT_PATH` (for `file://` artifacts) and `PORT` in its environment. It must " +
+				"answer `GET /healthz` with 200 and `POST /predict` `{\"inputs\": [...]}` with `{\"prediction\": ...}` on `127.0.0.1:$PORT`, and should " +
+				"finish its requests in flight on SIGTERM (SIGKILL follows after 30 seconds). The model version may then be of any framework. " +
+				"When `/healthz` answers `{\"inputs\": n}`, every check also predicts from n zeros. " + rolloutNote,
+			ElementType: types.StringType,
+			Optional:    true,
+			Validators: []validator.List{
+				listvalidator.SizeBetween(1, api.MaxCommandArgs),
+				listvalidator.ValueStringsAre(stringvalidator.LengthAtMost(api.MaxCommandArgBytes)),
+			},
 		},
 		"compute_pool": schema.StringAttribute{
 			MarkdownDescription: "Name of the compute pool (`mlops_compute_pool`) in the same environment the replicas run on.",
@@ -141,14 +176,27 @@ func variantAttributes(what string) map[string]schema.Attribute {
 					Validators:          []validator.Int64{int64validator.Between(1, 100)},
 				},
 				"target_rps": schema.Int64Attribute{
-					MarkdownDescription: "Requests per second one replica should serve.",
-					Optional:            true,
-					Validators:          []validator.Int64{int64validator.Between(1, 1000000)},
+					MarkdownDescription: "Predictions per second one replica should serve, 1-1000000. The runtime runs ceil(rps / target_rps) replicas " +
+						"within the bounds, where rps is the variant's predictions per second over the last 30 seconds as the gateway recorded them. " +
+						"Without it the count stays at `min_replicas`.",
+					Optional:   true,
+					Validators: []validator.Int64{int64validator.Between(1, 1000000)},
+				},
+				"scale_in_cooldown_seconds": schema.Int64Attribute{
+					MarkdownDescription: "Seconds the load must have called for fewer replicas, without a break, before replicas are removed, 0-3600; " +
+						"adding replicas is immediate. Defaults to `300`.",
+					Optional:   true,
+					Computed:   true,
+					Default:    int64default.StaticInt64(defaultScaleInCooldownSeconds),
+					Validators: []validator.Int64{int64validator.Between(0, 3600)},
 				},
 			},
 		},
 	}
 }
+
+// rolloutNote says how a change of model_version or command is carried out.
+const rolloutNote = "Changing it is an in-place update carried out as a rollout (see `rollout`): apply waits until it finishes and fails if it rolls back."
 
 func (r *modelEndpointResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	variant := variantAttributes("variant")
@@ -162,12 +210,13 @@ func (r *modelEndpointResource) Schema(ctx context.Context, _ resource.SchemaReq
 			"between them by `traffic_percent`, an optional shadow variant that receives a copy of every request, and a rollout strategy " +
 			"for model version changes. The control plane's gateway answers `POST /v1/environments/{env}/model-endpoints/{name}/predict` " +
 			"(role `invoker`) with `{variant, model_version, prediction}`.\n\n" +
-			"Changing a variant's `model_version` rolls the new version out (`all_at_once`, `canary`, `linear` or `blue_green`, baking " +
-			"`bake_time_seconds` at each step). Apply waits for the rollout. If the new version's replicas fail to start or fail their health " +
-			"or predict check, the control plane rolls back and the apply **fails**, saying why; the previous version keeps serving, and the " +
-			"state records it, so the next plan proposes the change again.\n\n" +
-			"Replica counts chosen by the runtime (autoscaling) are not attributes of this resource and never show as a diff; the " +
-			"`mlops_model_endpoint` data source reports them, with the phase and the rollout history.",
+			"Changing a variant's `model_version` (or `command`) rolls the new version out (`all_at_once`, `canary`, `linear` or `blue_green`, baking " +
+			"`bake_time_seconds` at each step). Apply waits for the rollout. If the new version's replicas fail to start, fail their health " +
+			"or predict check or the `smoke_test`, or one of the rollout's `rollback_alarms` goes to `ALARM`, the control plane rolls back and the " +
+			"apply **fails**, saying why; the previous version keeps serving, and the state records it, so the next plan proposes the change again " +
+			"(apply it once something changed: the same spec is not rolled out twice).\n\n" +
+			"Replica counts chosen by the runtime (autoscaling on `target_rps`) are not attributes of this resource and never show as a diff; the " +
+			"`mlops_model_endpoint` data source reports them and the load they follow, with the phase and the rollout history.",
 		Attributes: map[string]schema.Attribute{
 			"id":          computedOnceAttribute("`<environment>/<name>`, Terraform's resource ID and the import ID. Set by the provider."),
 			"environment": environmentAttribute("endpoint"),
@@ -199,6 +248,7 @@ func (r *modelEndpointResource) Schema(ctx context.Context, _ resource.SchemaReq
 					"strategy":          types.StringValue(api.RolloutAllAtOnce),
 					"step_percent":      types.Int64Value(defaultRolloutStepPercent),
 					"bake_time_seconds": types.Int64Value(0),
+					"rollback_alarms":   types.ListNull(types.StringType),
 				})),
 				Attributes: map[string]schema.Attribute{
 					"strategy": schema.StringAttribute{
@@ -223,6 +273,62 @@ func (r *modelEndpointResource) Schema(ctx context.Context, _ resource.SchemaReq
 						Default:             int64default.StaticInt64(0),
 						Validators:          []validator.Int64{int64validator.Between(0, 86400)},
 					},
+					"rollback_alarms": schema.ListAttribute{
+						MarkdownDescription: "Names of alarms (`mlops_alarm`) in the same environment, at most 10: when one of them goes to `ALARM` during a " +
+							"rollout (in any step's bake, the last one included), the rollout rolls back and the apply fails naming the alarm. Alarms with " +
+							"`actions.rollback_endpoint = true` on this endpoint count as well without being listed. An alarm that is already in `ALARM` " +
+							"when the rollout starts does not roll it back (that would block deploying the fix) until it leaves `ALARM` and fires again. " +
+							"The alarms need not exist when the endpoint is written (an alarm names its endpoint, so requiring them would be a cycle), " +
+							"but a rollout that starts while one of them is missing rolls back at once: create the alarms first.",
+						ElementType: types.StringType,
+						Optional:    true,
+						Validators: []validator.List{
+							listvalidator.SizeAtMost(10),
+							listvalidator.ValueStringsAre(nameValidator()),
+						},
+					},
+				},
+			},
+			"smoke_test": schema.SingleNestedAttribute{
+				MarkdownDescription: "A request the control plane sends to `POST /predict` of every new replica before it gets traffic: on create, " +
+					"for a new variant, in every rollout before the first traffic step, and for replicas started later (autoscaling, restarts). " +
+					"Each replica is tested once. On create " +
+					"a failure fails the endpoint (reason `SmokeTestFailed`); in a rollout it rolls back, and the apply fails with the replica's status " +
+					"and the start of its answer, e.g. `smoke test failed: expected status 200, got 500: {...}`, while the previous version keeps " +
+					"serving. The shadow variant is not smoke-tested.",
+				Optional: true,
+				Attributes: map[string]schema.Attribute{
+					"request_body": schema.StringAttribute{
+						MarkdownDescription: "The JSON object sent, e.g. `jsonencode({ inputs = [1200] })`; at most 64 KiB.",
+						Required:            true,
+						Validators:          []validator.String{stringvalidator.LengthAtMost(api.MaxSmokeRequestBodyBytes)},
+					},
+					"expected_status": schema.Int64Attribute{
+						MarkdownDescription: "The HTTP status the replica must answer, 100-599. Defaults to `200`.",
+						Optional:            true,
+						Computed:            true,
+						Default:             int64default.StaticInt64(defaultSmokeExpectedStatus),
+						Validators:          []validator.Int64{int64validator.Between(100, 599)},
+					},
+					"expected_response_contains": schema.StringAttribute{
+						MarkdownDescription: "Text the answer's body must contain; at most 4096 bytes.",
+						Optional:            true,
+						Validators:          []validator.String{stringvalidator.LengthBetween(1, api.MaxSmokeExpectationBytes)},
+					},
+					"json_path": schema.StringAttribute{
+						MarkdownDescription: "A dot-separated path that must exist in the JSON answer, with array indexes as numbers, e.g. `prediction` or `scores.0`.",
+						Optional:            true,
+						Validators:          []validator.String{stringvalidator.LengthBetween(1, api.MaxSmokeJSONPathBytes)},
+					},
+					"expected_json_value": schema.StringAttribute{
+						MarkdownDescription: "The value expected at `json_path`, compared as JSON text: a string without its quotes (`cat`), a number " +
+							"numerically (`21` matches `21.0`), anything else as JSON (`true`, `[1,2]`). Needs `json_path`; at most 4096 bytes.",
+						Optional: true,
+						Validators: []validator.String{
+							stringvalidator.LengthBetween(1, api.MaxSmokeExpectationBytes),
+							stringvalidator.AlsoRequires(path.MatchRelative().AtParent().AtName("json_path")),
+						},
+					},
 				},
 			},
 			"uid":        uidAttribute("endpoint"),
@@ -237,11 +343,15 @@ func (r *modelEndpointResource) Configure(_ context.Context, req resource.Config
 }
 
 // ValidateConfig checks what spans attributes at plan time: the traffic
-// split, and replicas versus autoscaling.
+// split, replicas versus autoscaling, commands, and the smoke test's body
+// and json_path.
 func (r *modelEndpointResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	smokeTestProblems(ctx, req.Config, &resp.Diagnostics)
+	rollbackAlarmsProblems(ctx, req.Config, &resp.Diagnostics)
 	var variants types.List
-	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("variants"), &variants)...)
-	if resp.Diagnostics.HasError() || variants.IsNull() || variants.IsUnknown() {
+	diags := req.Config.GetAttribute(ctx, path.Root("variants"), &variants)
+	resp.Diagnostics.Append(diags...)
+	if diags.HasError() || variants.IsNull() || variants.IsUnknown() {
 		return
 	}
 	var sum int64
@@ -268,6 +378,7 @@ func (r *modelEndpointResource) ValidateConfig(ctx context.Context, req resource
 			names[n.ValueString()] = i
 		}
 		replicasProblem(&resp.Diagnostics, p, attrs["replicas"], attrs["autoscaling"])
+		commandProblem(&resp.Diagnostics, p.AtName("command"), attrs["command"])
 	}
 	if known && sum != 100 {
 		resp.Diagnostics.AddAttributeError(path.Root("variants"), "Invalid traffic split",
@@ -278,12 +389,69 @@ func (r *modelEndpointResource) ValidateConfig(ctx context.Context, req resource
 	if !shadow.IsNull() && !shadow.IsUnknown() {
 		attrs := shadow.Attributes()
 		replicasProblem(&resp.Diagnostics, path.Root("shadow"), attrs["replicas"], attrs["autoscaling"])
+		commandProblem(&resp.Diagnostics, path.Root("shadow").AtName("command"), attrs["command"])
 		if n, ok := attrs["name"].(basetypes.StringValue); ok && !n.IsUnknown() && !n.IsNull() {
 			if _, dup := names[n.ValueString()]; dup {
 				resp.Diagnostics.AddAttributeError(path.Root("shadow").AtName("name"), "Duplicate variant name",
 					fmt.Sprintf("the shadow variant is named %q like a variant; give it its own name", n.ValueString()))
 			}
 		}
+	}
+}
+
+// smokeTestProblems reports a smoke test whose request_body is not a JSON
+// object or whose json_path is not a path, as the control plane would.
+func smokeTestProblems(ctx context.Context, cfg tfsdk.Config, diags *diag.Diagnostics) {
+	var body, jsonPath types.String
+	diags.Append(cfg.GetAttribute(ctx, path.Root("smoke_test").AtName("request_body"), &body)...)
+	diags.Append(cfg.GetAttribute(ctx, path.Root("smoke_test").AtName("json_path"), &jsonPath)...)
+	if diags.HasError() {
+		return
+	}
+	if !body.IsNull() && !body.IsUnknown() {
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(body.ValueString()), &obj); err != nil || obj == nil {
+			diags.AddAttributeError(path.Root("smoke_test").AtName("request_body"), "Invalid smoke test request body",
+				`request_body must be a JSON object, the body of POST /predict, e.g. jsonencode({ inputs = [1200] }) for {"inputs": [1200]}`)
+		}
+	}
+	if !jsonPath.IsNull() && !jsonPath.IsUnknown() && !smokeJSONPathRE.MatchString(jsonPath.ValueString()) {
+		diags.AddAttributeError(path.Root("smoke_test").AtName("json_path"), "Invalid json_path",
+			fmt.Sprintf("%q is not a path: %s", jsonPath.ValueString(), api.SmokeJSONPathHint))
+	}
+}
+
+// rollbackAlarmsProblems reports an alarm named twice in
+// rollout.rollback_alarms.
+func rollbackAlarmsProblems(ctx context.Context, cfg tfsdk.Config, diags *diag.Diagnostics) {
+	var alarms types.List
+	p := path.Root("rollout").AtName("rollback_alarms")
+	diags.Append(cfg.GetAttribute(ctx, p, &alarms)...)
+	if diags.HasError() || alarms.IsNull() || alarms.IsUnknown() {
+		return
+	}
+	seen := map[string]bool{}
+	for i, el := range alarms.Elements() {
+		n, ok := el.(basetypes.StringValue)
+		if !ok || n.IsNull() || n.IsUnknown() {
+			continue
+		}
+		if seen[n.ValueString()] {
+			diags.AddAttributeError(p.AtListIndex(i), "Duplicate rollback alarm",
+				fmt.Sprintf("rollout.rollback_alarms names alarm %q twice; name each alarm once", n.ValueString()))
+		}
+		seen[n.ValueString()] = true
+	}
+}
+
+// commandProblem reports a command whose program is empty.
+func commandProblem(diags *diag.Diagnostics, p path.Path, command attr.Value) {
+	list, ok := command.(basetypes.ListValue)
+	if !ok || list.IsNull() || list.IsUnknown() || len(list.Elements()) == 0 {
+		return
+	}
+	if first, ok := list.Elements()[0].(basetypes.StringValue); ok && !first.IsUnknown() && !first.IsNull() && strings.TrimSpace(first.ValueString()) == "" {
+		diags.AddAttributeError(p.AtListIndex(0), "Invalid command", "the first element must name the program that serves the model, e.g. /opt/models/serve")
 	}
 }
 
@@ -479,14 +647,20 @@ func autoscalingToAPI(m *endpointAutoscalingModel) *api.EndpointAutoscaling {
 	if m == nil {
 		return nil
 	}
-	return &api.EndpointAutoscaling{MinReplicas: m.MinReplicas.ValueInt64(), MaxReplicas: m.MaxReplicas.ValueInt64(), TargetRPS: m.TargetRPS.ValueInt64()}
+	return &api.EndpointAutoscaling{
+		MinReplicas: m.MinReplicas.ValueInt64(), MaxReplicas: m.MaxReplicas.ValueInt64(), TargetRPS: m.TargetRPS.ValueInt64(),
+		ScaleInCooldownSeconds: m.ScaleInCooldownSeconds.ValueInt64(),
+	}
 }
 
 func autoscalingFromAPI(a *api.EndpointAutoscaling) *endpointAutoscalingModel {
 	if a == nil {
 		return nil
 	}
-	m := &endpointAutoscalingModel{MinReplicas: types.Int64Value(a.MinReplicas), MaxReplicas: types.Int64Value(a.MaxReplicas), TargetRPS: types.Int64Null()}
+	m := &endpointAutoscalingModel{
+		MinReplicas: types.Int64Value(a.MinReplicas), MaxReplicas: types.Int64Value(a.MaxReplicas), TargetRPS: types.Int64Null(),
+		ScaleInCooldownSeconds: types.Int64Value(a.ScaleInCooldownSeconds),
+	}
 	if a.TargetRPS != 0 {
 		m.TargetRPS = types.Int64Value(a.TargetRPS)
 	}
@@ -500,36 +674,104 @@ func replicasFromAPI(n int64) types.Int64 {
 	return types.Int64Value(n)
 }
 
+func stringsToAPI(l []types.String) []string {
+	if len(l) == 0 {
+		return nil
+	}
+	out := make([]string, len(l))
+	for i, v := range l {
+		out[i] = v.ValueString()
+	}
+	return out
+}
+
+// stringsFromAPI is a list attribute from the server; none reads as null,
+// or as an empty list where the prior value was one, so that an empty
+// list in the configuration is no diff.
+func stringsFromAPI(l []string, prior []types.String) []types.String {
+	if len(l) == 0 {
+		if prior != nil && len(prior) == 0 {
+			return []types.String{}
+		}
+		return nil
+	}
+	out := make([]types.String, len(l))
+	for i, v := range l {
+		out[i] = types.StringValue(v)
+	}
+	return out
+}
+
+func optionalString(s string) types.String {
+	if s == "" {
+		return types.StringNull()
+	}
+	return types.StringValue(s)
+}
+
+func smokeTestToAPI(m *endpointSmokeTestModel) *api.EndpointSmokeTest {
+	if m == nil {
+		return nil
+	}
+	return &api.EndpointSmokeTest{
+		RequestBody: m.RequestBody.ValueString(), ExpectedStatus: m.ExpectedStatus.ValueInt64(),
+		ExpectedResponseContains: m.ExpectedResponseContains.ValueString(), JSONPath: m.JSONPath.ValueString(),
+		ExpectedJSONValue: m.ExpectedJSONValue.ValueString(),
+	}
+}
+
+func smokeTestFromAPI(t *api.EndpointSmokeTest) *endpointSmokeTestModel {
+	if t == nil {
+		return nil
+	}
+	status := t.ExpectedStatus
+	if status == 0 {
+		status = defaultSmokeExpectedStatus // what 0 means to the server
+	}
+	return &endpointSmokeTestModel{
+		RequestBody: types.StringValue(t.RequestBody), ExpectedStatus: types.Int64Value(status),
+		ExpectedResponseContains: optionalString(t.ExpectedResponseContains), JSONPath: optionalString(t.JSONPath),
+		ExpectedJSONValue: optionalString(t.ExpectedJSONValue),
+	}
+}
+
 // modelEndpointToAPI builds the spec from a plan.
 func modelEndpointToAPI(m modelEndpointModel) api.ModelEndpointSpec {
-	spec := api.ModelEndpointSpec{RequestLogSampleRatePercent: m.RequestLogSampleRatePercent.ValueInt64()}
+	spec := api.ModelEndpointSpec{RequestLogSampleRatePercent: m.RequestLogSampleRatePercent.ValueInt64(), SmokeTest: smokeTestToAPI(m.SmokeTest)}
 	for _, v := range m.Variants {
 		spec.Variants = append(spec.Variants, api.EndpointVariant{
 			Name: v.Name.ValueString(), ModelVersion: v.ModelVersion.ValueString(), ComputePool: v.ComputePool.ValueString(),
 			Replicas: v.Replicas.ValueInt64(), Autoscaling: autoscalingToAPI(v.Autoscaling), TrafficPercent: v.TrafficPercent.ValueInt64(),
+			Command: stringsToAPI(v.Command),
 		})
 	}
 	if s := m.Shadow; s != nil {
 		spec.Shadow = &api.EndpointVariant{
 			Name: s.Name.ValueString(), ModelVersion: s.ModelVersion.ValueString(), ComputePool: s.ComputePool.ValueString(),
-			Replicas: s.Replicas.ValueInt64(), Autoscaling: autoscalingToAPI(s.Autoscaling),
+			Replicas: s.Replicas.ValueInt64(), Autoscaling: autoscalingToAPI(s.Autoscaling), Command: stringsToAPI(s.Command),
 		}
 	}
 	if ro := m.Rollout; ro != nil {
-		spec.Rollout = api.EndpointRollout{Strategy: ro.Strategy.ValueString(), StepPercent: ro.StepPercent.ValueInt64(), BakeTimeSeconds: ro.BakeTimeSeconds.ValueInt64()}
+		spec.Rollout = api.EndpointRollout{Strategy: ro.Strategy.ValueString(), StepPercent: ro.StepPercent.ValueInt64(),
+			BakeTimeSeconds: ro.BakeTimeSeconds.ValueInt64(), RollbackAlarms: stringsToAPI(ro.RollbackAlarms)}
 	}
 	return spec
 }
 
 // modelEndpointFromAPI builds the model from the server's object. A variant
-// whose rollout was rolled back reads as the version that serves. prior
-// supplies what the server does not know (timeouts).
+// whose rollout was rolled back reads as the version (and command) that
+// serves. prior supplies what the server does not know (timeouts) and
+// whether empty lists were written as such.
 func modelEndpointFromAPI(ep *api.ModelEndpoint, prior modelEndpointModel) modelEndpointModel {
-	serving := map[string]string{}
+	serving := map[string]api.EndpointVariantStatus{}
 	if ep.Status.Phase == api.PhaseRolledBack {
 		for _, vs := range ep.Status.Variants {
-			serving[vs.Name] = vs.ModelVersion
+			serving[vs.Name] = vs
 		}
+	}
+	var priorAlarms []types.String
+	if prior.Rollout != nil {
+		priorAlarms = prior.Rollout.RollbackAlarms
 	}
 	m := modelEndpointModel{
 		ID:                          types.StringValue(ep.Metadata.Environment + "/" + ep.Metadata.Name),
@@ -540,25 +782,36 @@ func modelEndpointFromAPI(ep *api.ModelEndpoint, prior modelEndpointModel) model
 			Strategy:        types.StringValue(ep.Spec.Rollout.Strategy),
 			StepPercent:     types.Int64Value(ep.Spec.Rollout.StepPercent),
 			BakeTimeSeconds: types.Int64Value(ep.Spec.Rollout.BakeTimeSeconds),
+			RollbackAlarms:  stringsFromAPI(ep.Spec.Rollout.RollbackAlarms, priorAlarms),
 		},
+		SmokeTest: smokeTestFromAPI(ep.Spec.SmokeTest),
 		UID:       types.StringValue(ep.Metadata.UID),
 		CreatedAt: types.StringValue(ep.Metadata.CreatedAt.Format(time.RFC3339)),
 		Timeouts:  prior.Timeouts,
 	}
+	priorVariants := map[string]endpointVariantModel{}
+	for _, v := range prior.Variants {
+		priorVariants[v.Name.ValueString()] = v
+	}
 	for _, v := range ep.Spec.Variants {
-		version := v.ModelVersion
-		if s := serving[v.Name]; s != "" {
-			version = s
+		version, command := v.ModelVersion, v.Command
+		if s, ok := serving[v.Name]; ok && s.ModelVersion != "" {
+			version, command = s.ModelVersion, s.Command
 		}
 		m.Variants = append(m.Variants, endpointVariantModel{
 			Name: types.StringValue(v.Name), ModelVersion: types.StringValue(version), ComputePool: types.StringValue(v.ComputePool),
 			Replicas: replicasFromAPI(v.Replicas), Autoscaling: autoscalingFromAPI(v.Autoscaling), TrafficPercent: types.Int64Value(v.TrafficPercent),
+			Command: stringsFromAPI(command, priorVariants[v.Name].Command),
 		})
 	}
 	if s := ep.Spec.Shadow; s != nil {
+		var priorCommand []types.String
+		if prior.Shadow != nil {
+			priorCommand = prior.Shadow.Command
+		}
 		m.Shadow = &endpointShadowModel{
 			Name: types.StringValue(s.Name), ModelVersion: types.StringValue(s.ModelVersion), ComputePool: types.StringValue(s.ComputePool),
-			Replicas: replicasFromAPI(s.Replicas), Autoscaling: autoscalingFromAPI(s.Autoscaling),
+			Replicas: replicasFromAPI(s.Replicas), Autoscaling: autoscalingFromAPI(s.Autoscaling), Command: stringsFromAPI(s.Command, priorCommand),
 		}
 	}
 	return m

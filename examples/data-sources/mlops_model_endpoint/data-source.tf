@@ -1,5 +1,6 @@
 # The live status of an endpoint: phase, the version and replica count each
-# variant serves with now, and the rollout history.
+# variant serves with now, the count autoscaling aims for and the load it
+# follows, and the rollout history (with the alarm that rolled one back).
 data "mlops_model_endpoint" "price" {
   environment = "prod"
   name        = "price"
@@ -11,6 +12,13 @@ output "price_endpoint_phase" {
 
 output "price_champion_replicas" {
   value = data.mlops_model_endpoint.price.variants[0].replicas
+}
+
+output "price_challenger_load" {
+  value = {
+    rps      = data.mlops_model_endpoint.price.variants[1].observed_rps
+    replicas = data.mlops_model_endpoint.price.variants[1].desired_replicas
+  }
 }
 
 output "price_last_rollout" {

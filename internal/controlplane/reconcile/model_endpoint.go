@@ -3,8 +3,12 @@ package reconcile
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
@@ -15,12 +19,19 @@ import (
 // maxRolloutHistory is how many finished rollouts an endpoint's status keeps.
 const maxRolloutHistory = 20
 
+// Reasons of a model endpoint's phase.
+const (
+	reasonBackendFailed   = "BackendFailed"
+	reasonSmokeTestFailed = "SmokeTestFailed"
+)
+
 // EndpointHandler runs the model endpoint state machine:
 //
-//	provisioning ──(replicas up)──▶ ready ──(model_version changed)──▶ rolling_out
+//	provisioning ──(replicas up, smoke test passed)──▶ ready ──(model_version or command changed)──▶ rolling_out
 //	rolling_out ──(every step baked, new version healthy)──▶ ready
-//	rolling_out ──(new version fails to start or its health/predict check)──▶ rolled_back
-//	any ──(a serving replica cannot start)──▶ failed
+//	rolling_out ──(new version fails to start, its check or smoke test; a rollback alarm fires)──▶ rolled_back
+//	any ──(a serving replica cannot start)──▶ failed (BackendFailed)
+//	any ──(a new replica fails the smoke test)──▶ failed (SmokeTestFailed)
 //	any ──(delete requested)──▶ replicas stopped ──▶ gone
 //
 // A rollout starts the new version's replicas next to the old ones and moves
@@ -28,9 +39,18 @@ const maxRolloutHistory = 20
 // step_percent, then 100%; linear: step_percent more per step; blue_green:
 // 0% while the new replicas are checked, then 100%), checking the new
 // replicas on every pass and baking bake_time_seconds at each step. A failed
-// check rolls back: the new replicas stop and the old version, which never
-// stopped serving, keeps all traffic. rolled_back is terminal for the
-// generation: the same spec is not tried again until it changes.
+// check, a failed smoke test (sent to every new replica before it gets
+// traffic) or a rollback alarm that goes to ALARM during the rollout rolls
+// back: the new replicas stop and the old version, which never stopped
+// serving, keeps all traffic. rolled_back is terminal for the generation:
+// the same spec is not tried again until it changes.
+//
+// No replica gets traffic before it passed the endpoint's smoke test, if
+// it has one; each replica is tested once (the handler remembers which
+// passed), not on every pass. The shadow variant is not smoke-tested.
+//
+// Autoscaled variants with target_rps size themselves from the gateway's
+// prediction counts in the metrics store (see scale).
 //
 // It sees every endpoint on every pass (WatchAll): replicas live in the
 // process, so after a restart the handler starts them again.
@@ -39,6 +59,12 @@ type EndpointHandler struct {
 	Backends runtime.ModelBackends
 	// Now is injectable for tests; nil means time.Now.
 	Now func() time.Time
+	// Client sends the smoke tests; nil means a client with a 10s timeout.
+	Client *http.Client
+
+	mu sync.Mutex
+	// smoke remembers the smoke test outcome of each replica.
+	smoke map[runtime.BackendKey]smokeMemo
 }
 
 var _ Watcher = (*EndpointHandler)(nil)
@@ -46,14 +72,28 @@ var _ Watcher = (*EndpointHandler)(nil)
 // WatchAll implements Watcher.
 func (h *EndpointHandler) WatchAll() bool { return true }
 
+// replicaRef is one running replica.
+type replicaRef struct {
+	key runtime.BackendKey
+	url string
+}
+
 type endpointPass struct {
 	h        *EndpointHandler
 	obj      *store.Object
 	spec     api.ModelEndpointSpec
 	st       api.ModelEndpointStatus
+	prior    map[string]api.EndpointVariantStatus
 	now      time.Time
 	wanted   map[runtime.BackendKey]bool
 	problems []string
+	// smokeFailed says a problem is a failed smoke test.
+	smokeFailed bool
+	// notes are said in the status message of a rollout in progress.
+	notes []string
+	// errs are internal errors (the store), returned after the status
+	// is written so that the pass is logged as failed.
+	errs []error
 }
 
 // Reconcile implements Handler.
@@ -65,100 +105,137 @@ func (h *EndpointHandler) Reconcile(ctx context.Context, obj *store.Object) erro
 	uid := obj.Meta.UID
 	if obj.Meta.DeletionRequestedAt != nil {
 		for _, k := range h.Backends.Keys(uid) {
-			h.Backends.Stop(k)
+			h.stop(k)
 		}
 		return h.Store.Finalize(ctx, obj.Ref(), uid, "reconciler")
 	}
-	p := &endpointPass{h: h, obj: obj, now: now, wanted: map[runtime.BackendKey]bool{}}
+	p := &endpointPass{h: h, obj: obj, now: now, wanted: map[runtime.BackendKey]bool{}, prior: map[string]api.EndpointVariantStatus{}}
 	if err := json.Unmarshal(obj.Spec, &p.spec); err != nil {
 		return fmt.Errorf("decoding spec of %s: %w", obj.Ref(), err)
 	}
 	if err := json.Unmarshal(obj.Status, &p.st); err != nil {
 		return fmt.Errorf("decoding status of %s: %w", obj.Ref(), err)
 	}
+	for _, vs := range p.st.Variants {
+		p.prior[vs.Name] = vs
+	}
 	p.variants(ctx)
 	p.shadow(ctx)
 	p.rollout(ctx)
-	// Replicas nothing wants any more (removed variants, replaced
-	// versions, scaled-down or rolled-back replicas) stop.
-	for _, k := range h.Backends.Keys(uid) {
-		if !p.wanted[k] {
-			h.Backends.Stop(k)
-		}
-	}
 	p.phase()
 	b, err := json.Marshal(p.st)
 	if err != nil {
 		return err
 	}
-	if string(b) == string(obj.Status) {
-		return nil
+	if string(b) != string(obj.Status) {
+		if _, err := h.Store.UpdateStatus(ctx, obj.Ref(), uid, b); err != nil {
+			// The stored status may still route traffic to the replicas
+			// this pass gave up: they stop once a status without them is
+			// written.
+			return err
+		}
 	}
-	_, err = h.Store.UpdateStatus(ctx, obj.Ref(), uid, b)
-	return err
+	// Replicas nothing wants any more (removed variants, replaced
+	// versions, scaled-in or rolled-back replicas) stop now that the
+	// gateway no longer routes to them; they drain in the background.
+	for _, k := range h.Backends.Keys(uid) {
+		if !p.wanted[k] {
+			h.stop(k)
+		}
+	}
+	return errors.Join(p.errs...)
 }
 
-// desiredReplicas is a variant's replica count: fixed, or with autoscaling
-// the runtime's current count kept within the bounds (min at first).
-func desiredReplicas(v api.EndpointVariant, current int64) int64 {
-	if v.Autoscaling == nil {
-		return v.Replicas
-	}
-	return min(max(current, v.Autoscaling.MinReplicas), v.Autoscaling.MaxReplicas)
+// stop stops a replica and forgets its smoke test.
+func (h *EndpointHandler) stop(k runtime.BackendKey) {
+	h.Backends.Stop(k)
+	h.mu.Lock()
+	delete(h.smoke, k)
+	h.mu.Unlock()
 }
 
-// ensure runs replicas 0..n-1 of version for variant and returns their URLs.
-func (p *endpointPass) ensure(ctx context.Context, variant, version string, n int64) ([]string, error) {
-	key := runtime.BackendKey{EndpointUID: p.obj.Meta.UID, Variant: variant, Version: version}
+// ensure runs replicas 0..n-1 of version for variant (served by command,
+// when set) and returns them; on an error, the ones that run.
+func (p *endpointPass) ensure(ctx context.Context, variant, version string, command []string, n int64) ([]replicaRef, error) {
+	key := runtime.BackendKey{EndpointUID: p.obj.Meta.UID, Variant: variant, Version: version, CommandDigest: runtime.CommandDigest(command)}
 	var uri string
-	var urls []string
+	var refs []replicaRef
 	for i := 0; i < int(n); i++ {
 		key.Replica = i
 		if u := p.h.Backends.Running(key); u != "" {
 			p.wanted[key] = true
-			urls = append(urls, u)
+			refs = append(refs, replicaRef{key, u})
 			continue
 		}
 		if uri == "" {
 			mv, err := p.h.Store.Get(ctx, api.Ref{Kind: api.KindModelVersion, Environment: p.obj.Meta.Environment, Name: version})
 			if err != nil {
-				return urls, fmt.Errorf("reading model version %q: %w", version, err)
+				return refs, fmt.Errorf("reading model version %q: %w", version, err)
 			}
 			var spec api.ModelVersionSpec
 			if err := json.Unmarshal(mv.Spec, &spec); err != nil {
-				return urls, fmt.Errorf("decoding model version %q: %w", version, err)
+				return refs, fmt.Errorf("decoding model version %q: %w", version, err)
 			}
 			uri = spec.ArtifactURI
 		}
-		u, err := p.h.Backends.Ensure(ctx, key, uri)
+		u, err := p.h.Backends.Ensure(ctx, key, runtime.BackendSpec{ArtifactURI: uri, Command: command})
 		if err != nil {
-			return urls, fmt.Errorf("replica %d of model version %q did not start: %w", i, version, err)
+			return refs, fmt.Errorf("replica %d of model version %q did not start: %w", i, version, err)
 		}
 		p.wanted[key] = true
-		urls = append(urls, u)
+		refs = append(refs, replicaRef{key, u})
 	}
-	return urls, nil
+	return refs, nil
+}
+
+func urlsOf(refs []replicaRef) []string {
+	var out []string
+	for _, r := range refs {
+		out = append(out, r.url)
+	}
+	return out
+}
+
+// published returns the URLs the prior status routed traffic to for
+// variant: those replicas are serving already and are not tested again.
+func (p *endpointPass) published(variant string) map[string]bool {
+	out := map[string]bool{}
+	vs := p.prior[variant]
+	for _, u := range vs.Backends {
+		out[u] = true
+	}
+	for _, u := range vs.CanaryBackends {
+		out[u] = true
+	}
+	return out
 }
 
 func (p *endpointPass) variants(ctx context.Context) {
-	old := map[string]api.EndpointVariantStatus{}
-	for _, v := range p.st.Variants {
-		old[v.Name] = v
-	}
 	out := make([]api.EndpointVariantStatus, 0, len(p.spec.Variants))
 	for _, v := range p.spec.Variants {
-		vs, ok := old[v.Name]
-		if !ok || vs.ModelVersion == "" {
+		vs, ok := p.prior[v.Name]
+		switch {
+		case !ok || vs.ModelVersion == "":
 			// A new variant has nothing to roll from: it starts serving its
-			// version at once.
-			vs = api.EndpointVariantStatus{Name: v.Name, ModelVersion: v.ModelVersion}
+			// version at once, once its replicas passed the smoke test.
+			vs = api.EndpointVariantStatus{Name: v.Name, ModelVersion: v.ModelVersion, Command: v.Command}
+		case len(vs.Backends) == 0 && differs(v, &vs) && (p.st.Rollout == nil || p.st.Rollout.Variant != v.Name):
+			// Nothing serves the variant (its version never started or
+			// never passed the smoke test): there is nothing to roll from
+			// either, and nothing to keep serving.
+			vs.ModelVersion, vs.Command = v.ModelVersion, v.Command
 		}
-		n := desiredReplicas(v, vs.Replicas)
-		urls, err := p.ensure(ctx, v.Name, vs.ModelVersion, n)
+		n := p.scale(ctx, v, &vs)
+		refs, err := p.ensure(ctx, v.Name, vs.ModelVersion, vs.Command, n)
 		if err != nil {
 			p.problems = append(p.problems, fmt.Sprintf("variant %q: %v", v.Name, err))
 		}
-		vs.Backends, vs.Replicas = urls, int64(len(urls))
+		serving, err := p.admit(ctx, refs, p.published(v.Name))
+		if err != nil {
+			p.smokeFailed = true
+			p.problems = append(p.problems, fmt.Sprintf("variant %q: %v", v.Name, err))
+		}
+		vs.Backends, vs.Replicas = urlsOf(serving), int64(len(serving))
 		out = append(out, vs)
 	}
 	p.st.Variants = out
@@ -170,18 +247,20 @@ func (p *endpointPass) shadow(ctx context.Context) {
 		return
 	}
 	v := *p.spec.Shadow
-	current := int64(0)
-	if p.st.Shadow != nil && p.st.Shadow.Name == v.Name {
-		current = p.st.Shadow.Replicas
-	}
 	// A shadow's answers are discarded, so a new version replaces the old
-	// one at once.
-	vs := api.EndpointVariantStatus{Name: v.Name, ModelVersion: v.ModelVersion}
-	urls, err := p.ensure(ctx, v.Name, v.ModelVersion, desiredReplicas(v, current))
+	// one at once, without a rollout or a smoke test.
+	vs := api.EndpointVariantStatus{Name: v.Name, ModelVersion: v.ModelVersion, Command: v.Command}
+	if p.st.Shadow != nil && p.st.Shadow.Name == v.Name {
+		prior := p.st.Shadow
+		vs.DesiredReplicas, vs.Replicas, vs.ObservedRPS, vs.LastScaleTime, vs.ScaleInSince =
+			prior.DesiredReplicas, prior.Replicas, prior.ObservedRPS, prior.LastScaleTime, prior.ScaleInSince
+	}
+	n := p.scale(ctx, v, &vs)
+	refs, err := p.ensure(ctx, v.Name, v.ModelVersion, v.Command, n)
 	if err != nil {
 		p.problems = append(p.problems, fmt.Sprintf("shadow variant %q: %v", v.Name, err))
 	}
-	vs.Backends, vs.Replicas = urls, int64(len(urls))
+	vs.Backends, vs.Replicas = urlsOf(refs), int64(len(refs))
 	p.st.Shadow = &vs
 }
 
@@ -215,10 +294,16 @@ func (p *endpointPass) rolledBack(variant, version string) *api.EndpointRolloutR
 	return nil
 }
 
-func (p *endpointPass) finish(ro *api.EndpointRolloutState, result, msg string) {
+// differs reports whether a variant's spec asks for another version or
+// command than the one serving it.
+func differs(v api.EndpointVariant, vs *api.EndpointVariantStatus) bool {
+	return vs.ModelVersion != v.ModelVersion || !slices.Equal(vs.Command, v.Command)
+}
+
+func (p *endpointPass) finish(ro *api.EndpointRolloutState, result, alarm, msg string) {
 	p.st.RolloutHistory = append(p.st.RolloutHistory, api.EndpointRolloutRecord{
 		Variant: ro.Variant, FromVersion: ro.FromVersion, ToVersion: ro.ToVersion, Strategy: ro.Strategy,
-		Generation: ro.Generation, Result: result, Message: msg, Steps: ro.Steps, StartedAt: ro.StartedAt, FinishedAt: p.now,
+		Generation: ro.Generation, Result: result, Message: msg, Alarm: alarm, Steps: ro.Steps, StartedAt: ro.StartedAt, FinishedAt: p.now,
 	})
 	if n := len(p.st.RolloutHistory); n > maxRolloutHistory {
 		p.st.RolloutHistory = p.st.RolloutHistory[n-maxRolloutHistory:]
@@ -227,6 +312,13 @@ func (p *endpointPass) finish(ro *api.EndpointRolloutState, result, msg string) 
 	if vs := p.variantStatus(ro.Variant); vs != nil {
 		vs.CanaryVersion, vs.CanaryPercent, vs.CanaryBackends = "", 0, nil
 	}
+}
+
+// rollBack ends ro as rolled back because of cause: the new replicas are
+// not wanted any more, so they stop after this pass.
+func (p *endpointPass) rollBack(ro *api.EndpointRolloutState, alarm, cause string) {
+	p.unwant(ro.Variant, ro.ToVersion, ro.Command)
+	p.finish(ro, api.RolloutRolledBack, alarm, fmt.Sprintf("%s; rolled back: model version %q is still serving variant %q", cause, ro.FromVersion, ro.Variant))
 }
 
 // firstPercent and nextPercent are the traffic steps of each strategy.
@@ -250,22 +342,24 @@ func nextPercent(r api.EndpointRollout, cur int64) int64 {
 func (p *endpointPass) rollout(ctx context.Context) {
 	ro := p.st.Rollout
 	if ro != nil {
-		if v := p.specVariant(ro.Variant); v == nil || v.ModelVersion != ro.ToVersion {
-			p.finish(ro, api.RolloutSuperseded, "the spec changed during the rollout")
+		if v := p.specVariant(ro.Variant); v == nil || v.ModelVersion != ro.ToVersion || !slices.Equal(v.Command, ro.Command) {
+			p.finish(ro, api.RolloutSuperseded, "", "the spec changed during the rollout")
 			ro = nil
 		}
 	}
+	starting := false
 	if ro == nil {
 		for _, v := range p.spec.Variants {
 			vs := p.variantStatus(v.Name)
-			if vs == nil || vs.ModelVersion == v.ModelVersion || p.rolledBack(v.Name, v.ModelVersion) != nil {
+			if vs == nil || !differs(v, vs) || p.rolledBack(v.Name, v.ModelVersion) != nil {
 				continue
 			}
 			ro = &api.EndpointRolloutState{
 				Variant: v.Name, FromVersion: vs.ModelVersion, ToVersion: v.ModelVersion, Strategy: p.spec.Rollout.Strategy,
-				Generation: p.obj.Meta.Generation, StartedAt: p.now,
+				Generation: p.obj.Meta.Generation, StartedAt: p.now, Command: v.Command,
 				Steps: []api.EndpointRolloutStep{{Percent: firstPercent(p.spec.Rollout), StartedAt: p.now}},
 			}
+			starting = true
 			break
 		}
 	}
@@ -273,33 +367,64 @@ func (p *endpointPass) rollout(ctx context.Context) {
 	if ro == nil {
 		return
 	}
-	v, vs := p.specVariant(ro.Variant), p.variantStatus(ro.Variant)
-	urls, err := p.ensure(ctx, ro.Variant, ro.ToVersion, desiredReplicas(*v, vs.Replicas))
-	for _, u := range urls {
+	vs := p.variantStatus(ro.Variant)
+	alarms, err := p.rollbackAlarms(ctx)
+	if err != nil {
+		// The alarms cannot be read: keep the rollout where it is (no new
+		// step, the new replicas running) and try again on the next pass.
+		p.errs = append(p.errs, err)
+		digest := runtime.CommandDigest(ro.Command)
+		for _, k := range p.h.Backends.Keys(p.obj.Meta.UID) {
+			if k.Variant == ro.Variant && k.Version == ro.ToVersion && k.CommandDigest == digest {
+				p.wanted[k] = true
+			}
+		}
+		return
+	}
+	if starting {
+		if len(alarms.missing) > 0 {
+			p.rollBack(ro, "", missingAlarmsMessage(alarms.missing, p.obj.Meta.Environment))
+			return
+		}
+	}
+	if fired := alarms.firedSince(ro.StartedAt); fired != nil {
+		cause := fmt.Sprintf("alarm %q went to ALARM", fired.name)
+		if fired.status.StateReason != "" {
+			cause += " (" + fired.status.StateReason + ")"
+		}
+		p.rollBack(ro, fired.name, cause)
+		return
+	}
+	p.notes = append(p.notes, alarms.alreadyInAlarm(ro.StartedAt)...)
+	// The new version gets as many replicas as the variant.
+	refs, err := p.ensure(ctx, ro.Variant, ro.ToVersion, ro.Command, max(vs.DesiredReplicas, 1))
+	for _, r := range refs {
 		if err != nil {
 			break
 		}
-		if cerr := p.h.Backends.Check(ctx, u); cerr != nil {
+		if cerr := p.h.Backends.Check(ctx, r.url); cerr != nil {
 			err = fmt.Errorf("a replica of model version %q failed its check: %w", ro.ToVersion, cerr)
 		}
 	}
+	if err == nil {
+		_, err = p.admit(ctx, refs, p.published(ro.Variant))
+	}
 	if err != nil {
-		// The new replicas are not wanted: the cleanup stops them.
-		p.unwant(ro.Variant, ro.ToVersion)
-		p.finish(ro, api.RolloutRolledBack, fmt.Sprintf("%v; rolled back: model version %q is still serving variant %q", err, ro.FromVersion, ro.Variant))
+		p.rollBack(ro, "", err.Error())
 		return
 	}
+	urls := urlsOf(refs)
 	cur := &ro.Steps[len(ro.Steps)-1]
 	vs.CanaryVersion, vs.CanaryBackends, vs.CanaryPercent = ro.ToVersion, urls, cur.Percent
 	if p.now.Sub(cur.StartedAt) < time.Duration(p.spec.Rollout.BakeTimeSeconds)*time.Second {
 		return
 	}
 	if cur.Percent >= 100 {
-		from := ro.FromVersion
-		p.finish(ro, api.RolloutSucceeded, fmt.Sprintf("model version %q replaced %q", ro.ToVersion, from))
-		vs.ModelVersion, vs.Backends, vs.Replicas = ro.ToVersion, urls, int64(len(urls))
-		// The old version's replicas stop now, in this pass.
-		p.unwant(ro.Variant, from)
+		from, fromCommand := ro.FromVersion, vs.Command
+		p.finish(ro, api.RolloutSucceeded, "", fmt.Sprintf("model version %q replaced %q", ro.ToVersion, from))
+		vs.ModelVersion, vs.Command, vs.Backends, vs.Replicas = ro.ToVersion, ro.Command, urls, int64(len(urls))
+		// The old version's replicas stop after this pass.
+		p.unwant(ro.Variant, from, fromCommand)
 		return
 	}
 	next := nextPercent(p.spec.Rollout, cur.Percent)
@@ -307,10 +432,12 @@ func (p *endpointPass) rollout(ctx context.Context) {
 	vs.CanaryPercent = next
 }
 
-// unwant marks the replicas of version of variant for stopping.
-func (p *endpointPass) unwant(variant, version string) {
+// unwant marks the replicas of version of variant served by command for
+// stopping.
+func (p *endpointPass) unwant(variant, version string, command []string) {
+	digest := runtime.CommandDigest(command)
 	for k := range p.wanted {
-		if k.Variant == variant && k.Version == version {
+		if k.Variant == variant && k.Version == version && k.CommandDigest == digest {
 			delete(p.wanted, k)
 		}
 	}
@@ -322,7 +449,7 @@ func (p *endpointPass) phase() {
 	var rolledBack []string
 	for _, v := range p.spec.Variants {
 		vs := p.variantStatus(v.Name)
-		if vs != nil && vs.ModelVersion != v.ModelVersion && (st.Rollout == nil || st.Rollout.Variant != v.Name) {
+		if vs != nil && differs(v, vs) && (st.Rollout == nil || st.Rollout.Variant != v.Name) {
 			if r := p.rolledBack(v.Name, v.ModelVersion); r != nil {
 				rolledBack = append(rolledBack, fmt.Sprintf("rollout of variant %q from %q to %q: %s", r.Variant, r.FromVersion, r.ToVersion, r.Message))
 			}
@@ -331,12 +458,18 @@ func (p *endpointPass) phase() {
 	cond := api.Condition{Type: api.ConditionReady, Status: api.ConditionFalse}
 	switch {
 	case len(p.problems) > 0:
-		st.Phase, st.Reason, st.Message = api.PhaseFailed, "BackendFailed", strings.Join(p.problems, "; ")
+		st.Phase, st.Reason, st.Message = api.PhaseFailed, reasonBackendFailed, strings.Join(p.problems, "; ")
+		if p.smokeFailed {
+			st.Reason = reasonSmokeTestFailed
+		}
 	case st.Rollout != nil:
 		ro := st.Rollout
 		st.Phase, st.Reason = api.PhaseRollingOut, "RollingOut"
 		st.Message = fmt.Sprintf("rolling out variant %q from %q to %q (%s): %d%% of its traffic on the new version",
 			ro.Variant, ro.FromVersion, ro.ToVersion, ro.Strategy, ro.Steps[len(ro.Steps)-1].Percent)
+		if len(p.notes) > 0 {
+			st.Message += "; " + strings.Join(p.notes, "; ")
+		}
 	case len(rolledBack) > 0:
 		st.Phase, st.Reason, st.Message = api.PhaseRolledBack, "RolledBack", strings.Join(rolledBack, "; ")
 	default:

@@ -6,10 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,36 +41,72 @@ type endpointFixture struct {
 	b     *failingChecks
 	clock time.Time
 	ref   api.Ref
+	// edit, when set, changes every spec the fixture writes.
+	edit func(*api.ModelEndpointSpec)
+	// smokeRequests counts the smoke test requests sent.
+	smokeRequests atomic.Int64
 }
 
+// newEndpointFixture creates endpoint api serving v1 (2x+1) on 2 replicas
+// and passes once, expecting it ready. Model versions v2 (3x) and
+// overflow (a weight that overflows for inputs other than 0) exist too.
 func newEndpointFixture(t *testing.T, rollout api.EndpointRollout) *endpointFixture {
 	t.Helper()
-	f := newFixture(t, &runtime.Local{MaxNodesPerPool: 4})
-	b := &failingChecks{LocalBackends: runtime.NewLocalBackends()}
-	t.Cleanup(b.Close)
-	e := &endpointFixture{fixture: f, b: b, clock: now}
-	e.h = &reconcile.EndpointHandler{Store: f.st, Backends: b, Now: func() time.Time { return e.clock }}
-	for name, content := range map[string]string{"v1": `{"slope": 2, "intercept": 1}`, "v2": `{"weights": [3], "bias": 0}`} {
-		path := filepath.Join(t.TempDir(), "model.json")
-		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		sum := sha256.Sum256([]byte(content))
-		f.create(api.KindModelVersion, "dev", name, "", api.ModelVersionSpec{Model: "m", ArtifactURI: "file://" + path,
-			ArtifactSHA256: hex.EncodeToString(sum[:]), Framework: api.FrameworkMLOpsLinear}, api.Status{Phase: api.PhaseReady, ObservedGeneration: 1})
-	}
-	e.ref = f.create(api.KindModelEndpoint, "dev", "api", "", e.spec("v1", rollout), api.ModelEndpointStatus{Status: api.Status{Phase: api.PhaseProvisioning}})
+	e := newEndpointFixtureWith(t, rollout, nil)
 	if st := e.pass(); st.Phase != api.PhaseReady || st.Variants[0].ModelVersion != "v1" || st.Variants[0].Replicas != 2 {
 		t.Fatalf("after create: %+v", st)
 	}
 	return e
 }
 
+// newEndpointFixtureWith creates endpoint api with the spec edit makes
+// and does not pass.
+func newEndpointFixtureWith(t *testing.T, rollout api.EndpointRollout, edit func(*api.ModelEndpointSpec)) *endpointFixture {
+	t.Helper()
+	f := newFixture(t, &runtime.Local{MaxNodesPerPool: 4})
+	b := &failingChecks{LocalBackends: runtime.NewLocalBackends()}
+	t.Cleanup(b.Close)
+	e := &endpointFixture{fixture: f, b: b, clock: now, edit: edit}
+	e.h = &reconcile.EndpointHandler{Store: f.st, Backends: b, Now: func() time.Time { return e.clock },
+		Client: &http.Client{Transport: countingTransport{&e.smokeRequests}}}
+	for name, content := range map[string]string{
+		"v1": `{"slope": 2, "intercept": 1}`, "v2": `{"weights": [3], "bias": 0}`, "overflow": `{"weights": [1e308], "bias": 0}`,
+	} {
+		e.addVersion(name, content, api.FrameworkMLOpsLinear)
+	}
+	e.ref = f.create(api.KindModelEndpoint, "dev", "api", "", e.spec("v1", rollout), api.ModelEndpointStatus{Status: api.Status{Phase: api.PhaseProvisioning}})
+	return e
+}
+
+// addVersion registers a model version whose artifact holds content.
+func (e *endpointFixture) addVersion(name, content, framework string) {
+	e.tb.Helper()
+	path := filepath.Join(e.tb.TempDir(), "model.json")
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		e.tb.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(content))
+	e.create(api.KindModelVersion, "dev", name, "", api.ModelVersionSpec{Model: "m", ArtifactURI: "file://" + path,
+		ArtifactSHA256: hex.EncodeToString(sum[:]), Framework: framework}, api.Status{Phase: api.PhaseReady, ObservedGeneration: 1})
+}
+
+// countingTransport is the real HTTP transport, counting the requests.
+type countingTransport struct{ n *atomic.Int64 }
+
+func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
 func (e *endpointFixture) spec(version string, rollout api.EndpointRollout) api.ModelEndpointSpec {
-	return api.ModelEndpointSpec{
+	s := api.ModelEndpointSpec{
 		Variants: []api.EndpointVariant{{Name: "primary", ModelVersion: version, ComputePool: "cpu", Replicas: 2, TrafficPercent: 100}},
 		Rollout:  rollout,
 	}
+	if e.edit != nil {
+		e.edit(&s)
+	}
+	return s
 }
 
 // pass reconciles the endpoint once and returns its status.

@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"net/http"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 )
@@ -23,7 +21,9 @@ const ServeModelCommand = "serve-model"
 
 // ServeModel loads an mlops-linear artifact and serves it on addr until ctx
 // ends, writing "listening on http://host:port" to out once it listens.
-func ServeModel(ctx context.Context, artifactURI, addr string, out io.Writer) error {
+// When ctx ends it stops listening and lets the requests in flight finish,
+// for at most drainTimeout (0 means DefaultDrainTimeout).
+func ServeModel(ctx context.Context, artifactURI, addr string, drainTimeout time.Duration, out io.Writer) error {
 	m, err := LoadLinearModel(artifactURI)
 	if err != nil {
 		return err
@@ -34,62 +34,98 @@ func ServeModel(ctx context.Context, artifactURI, addr string, out io.Writer) er
 	}
 	srv := &http.Server{Handler: ModelHandler(m), ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(out, "listening on http://%s\n", ln.Addr())
+	drained := make(chan error, 1)
 	go func() {
 		<-ctx.Done()
-		_ = srv.Close()
+		sctx, cancel := context.WithTimeout(context.Background(), orDefault(drainTimeout, DefaultDrainTimeout))
+		defer cancel()
+		err := srv.Shutdown(sctx)
+		if err != nil {
+			_ = srv.Close()
+		}
+		drained <- err
 	}()
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	if err := <-drained; err != nil {
+		return fmt.Errorf("draining requests: %w", err)
+	}
 	return nil
 }
 
-// ProcessBackends runs each model replica as a child process: the mlopsd
-// executable started again with the serve-model subcommand. A replica whose
-// process died is reported not running, so the reconciler starts it again.
+// ProcessBackends runs each model replica as a child process: a built-in
+// replica is the mlopsd executable started again with the serve-model
+// subcommand, a replica with a user command that command. Every replica is
+// in a process group of its own and, on Linux, dies with mlopsd. A replica
+// whose process died is reported not running, so the reconciler starts it
+// again. Stopping a replica sends it SIGTERM, and SIGKILL after the drain
+// timeout.
 type ProcessBackends struct {
 	// Executable is the mlopsd binary (os.Executable()).
 	Executable string
-	// StartTimeout bounds how long a replica may take to listen; 0 means 15s.
+	// StartTimeout bounds how long a replica may take to serve; 0 means
+	// DefaultStartTimeout.
 	StartTimeout time.Duration
+	// DrainTimeout bounds how long a stopped replica's requests in flight
+	// may take; 0 means DefaultDrainTimeout.
+	DrainTimeout time.Duration
 
-	mu       sync.Mutex
-	replicas map[BackendKey]*processReplica
-	client   *http.Client
-}
-
-type processReplica struct {
-	url  string
-	cmd  *exec.Cmd
-	done chan struct{}
+	set replicaSet
 }
 
 var _ ModelBackends = (*ProcessBackends)(nil)
 
 // NewProcessBackends returns replicas run by executable.
 func NewProcessBackends(executable string) *ProcessBackends {
-	return &ProcessBackends{Executable: executable, replicas: map[BackendKey]*processReplica{}, client: &http.Client{Timeout: 5 * time.Second}}
+	return &ProcessBackends{Executable: executable, set: newReplicaSet()}
+}
+
+// serveModelReplica is a built-in replica in an mlopsd serve-model process.
+type serveModelReplica struct {
+	url  string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func (r *serveModelReplica) baseURL() string   { return r.url }
+func (r *serveModelReplica) userCommand() bool { return false }
+
+func (r *serveModelReplica) exited() bool {
+	select {
+	case <-r.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// drain sends SIGTERM, on which serve-model drains its requests for the
+// same timeout; SIGKILL follows if it has not exited a little after.
+func (r *serveModelReplica) drain(timeout time.Duration) {
+	terminateGroup(r.cmd.Process.Pid, r.done, timeout+2*time.Second)
 }
 
 // Ensure implements ModelBackends.
-func (p *ProcessBackends) Ensure(ctx context.Context, key BackendKey, artifactURI string) (string, error) {
-	if u := p.Running(key); u != "" {
-		return u, nil
-	}
-	timeout := p.StartTimeout
-	if timeout <= 0 {
-		timeout = 15 * time.Second
-	}
-	cmd := exec.Command(p.Executable, ServeModelCommand, "-artifact", artifactURI, "-addr", "127.0.0.1:0")
+func (p *ProcessBackends) Ensure(ctx context.Context, key BackendKey, spec BackendSpec) (string, error) {
+	return p.set.ensure(ctx, key, spec, p.StartTimeout, func(ctx context.Context) (replica, error) {
+		return p.startServeModel(ctx, spec.ArtifactURI)
+	})
+}
+
+func (p *ProcessBackends) startServeModel(ctx context.Context, artifactURI string) (*serveModelReplica, error) {
+	timeout := orDefault(p.StartTimeout, DefaultStartTimeout)
+	drain := orDefault(p.DrainTimeout, DefaultDrainTimeout)
+	cmd := exec.Command(p.Executable, ServeModelCommand, "-artifact", artifactURI, "-addr", "127.0.0.1:0", "-drain-timeout", drain.String())
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	stderr := newTailBuffer(4096)
+	cmd.Stderr = stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
-		return "", fmt.Errorf("starting a model replica: %w", err)
+	if err := startStep(cmd); err != nil {
+		return nil, fmt.Errorf("starting a model replica: %w", err)
 	}
 	first := make(chan string, 1)
 	go func() {
@@ -102,91 +138,46 @@ func (p *ProcessBackends) Ensure(ctx context.Context, key BackendKey, artifactUR
 		_ = cmd.Wait()
 		close(done)
 	}()
+	kill := func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+	}
 	var line string
 	select {
 	case line = <-first:
 	case <-time.After(timeout):
-		_ = cmd.Process.Kill()
-		<-done
-		return "", fmt.Errorf("the model replica did not listen within %v", timeout)
+		kill()
+		return nil, fmt.Errorf("the model replica did not listen within %v", timeout)
 	case <-ctx.Done():
-		_ = cmd.Process.Kill()
-		<-done
-		return "", ctx.Err()
+		kill()
+		return nil, ctx.Err()
 	}
 	url, ok := strings.CutPrefix(line, "listening on ")
 	if !ok {
 		<-done
-		msg := strings.TrimSpace(stderr.String())
-		msg = strings.TrimPrefix(msg, "mlopsd: ")
+		msg := strings.TrimPrefix(stderr.String(), "mlopsd: ")
 		if msg == "" {
 			msg = "it exited without a message"
 		}
-		return "", errors.New(msg)
+		return nil, errors.New(msg)
 	}
-	p.mu.Lock()
-	p.replicas[key] = &processReplica{url: url, cmd: cmd, done: done}
-	p.mu.Unlock()
-	return url, nil
+	return &serveModelReplica{url: url, cmd: cmd, done: done}, nil
 }
 
 // Running implements ModelBackends; a replica whose process ended is
 // forgotten.
-func (p *ProcessBackends) Running(key BackendKey) string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	r := p.replicas[key]
-	if r == nil {
-		return ""
-	}
-	select {
-	case <-r.done:
-		delete(p.replicas, key)
-		return ""
-	default:
-		return r.url
-	}
-}
+func (p *ProcessBackends) Running(key BackendKey) string { return p.set.running(key) }
 
 // Stop implements ModelBackends.
-func (p *ProcessBackends) Stop(key BackendKey) {
-	p.mu.Lock()
-	r := p.replicas[key]
-	delete(p.replicas, key)
-	p.mu.Unlock()
-	if r != nil {
-		_ = r.cmd.Process.Kill()
-		<-r.done
-	}
-}
+func (p *ProcessBackends) Stop(key BackendKey) { p.set.stop(key, p.DrainTimeout) }
 
 // Keys implements ModelBackends.
-func (p *ProcessBackends) Keys(endpointUID string) []BackendKey {
-	p.mu.Lock()
-	var out []BackendKey
-	for k := range p.replicas {
-		if k.EndpointUID == endpointUID {
-			out = append(out, k)
-		}
-	}
-	p.mu.Unlock()
-	sortKeys(out)
-	return out
-}
+func (p *ProcessBackends) Keys(endpointUID string) []BackendKey { return p.set.keys(endpointUID) }
 
 // Check implements ModelBackends.
 func (p *ProcessBackends) Check(ctx context.Context, baseURL string) error {
-	return checkReplica(ctx, p.client, baseURL)
+	return p.set.check(ctx, baseURL)
 }
 
-// Close implements ModelBackends: every replica process is killed.
-func (p *ProcessBackends) Close() {
-	p.mu.Lock()
-	rs := p.replicas
-	p.replicas = map[BackendKey]*processReplica{}
-	p.mu.Unlock()
-	for _, r := range rs {
-		_ = r.cmd.Process.Kill()
-		<-r.done
-	}
-}
+// Close implements ModelBackends: every replica is stopped gracefully.
+func (p *ProcessBackends) Close() { p.set.close(p.DrainTimeout) }

@@ -12,9 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"sort"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -91,7 +89,13 @@ func LoadLinearModel(artifactURI string) (*LinearModel, error) {
 	return m, nil
 }
 
-// Predict evaluates the model.
+// ErrNonFinitePrediction is the error of a prediction that overflowed to
+// an infinity or is not a number: a fault of the model, not of its inputs.
+var ErrNonFinitePrediction = errors.New("the prediction is not a finite number")
+
+// Predict evaluates the model. A wrong number of inputs is the caller's
+// error; a non-finite result (weights that overflow) is
+// ErrNonFinitePrediction.
 func (m *LinearModel) Predict(inputs []float64) (float64, error) {
 	if len(inputs) != len(m.Weights) {
 		return 0, fmt.Errorf("the model takes %d inputs, got %d", len(m.Weights), len(inputs))
@@ -101,166 +105,131 @@ func (m *LinearModel) Predict(inputs []float64) (float64, error) {
 		y += m.Weights[i] * x
 	}
 	if math.IsNaN(y) || math.IsInf(y, 0) {
-		return 0, errors.New("the prediction is not a finite number")
+		return 0, fmt.Errorf("%w (%v): the model's coefficients overflow for these inputs", ErrNonFinitePrediction, y)
 	}
 	return y, nil
 }
 
 // ModelHandler is the HTTP API of one model replica: GET /healthz and
-// POST /predict {"inputs": [...]} → {"prediction": y}.
+// POST /predict {"inputs": [...]} → {"prediction": y}. It answers 400
+// {"error": ...} for the caller's bad input (a body that is not
+// {"inputs": [numbers]}, a wrong number of inputs) and 500 {"error": ...}
+// when the model fails (a non-finite prediction).
 func ModelHandler(m *LinearModel) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"status": "ok", "inputs": len(m.Weights)})
+		writeModelJSON(w, http.StatusOK, map[string]any{"status": "ok", "inputs": len(m.Weights)})
 	})
 	mux.HandleFunc("POST /predict", func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			Inputs []float64 `json:"inputs"`
 		}
-		w.Header().Set("Content-Type", "application/json")
 		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil {
-			w.WriteHeader(http.StatusBadRequest)
-			_ = json.NewEncoder(w).Encode(map[string]string{"error": "body must be {\"inputs\": [numbers]}: " + err.Error()})
+			writeModelJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be {\"inputs\": [numbers]}: " + err.Error()})
 			return
 		}
 		y, err := m.Predict(req.Inputs)
-		if err != nil {
-			w.WriteHeader(http.StatusBadRequest)
-			_ = json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
-			return
+		switch {
+		case errors.Is(err, ErrNonFinitePrediction):
+			writeModelJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+		case err != nil:
+			writeModelJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		default:
+			writeModelJSON(w, http.StatusOK, map[string]float64{"prediction": y})
 		}
-		_ = json.NewEncoder(w).Encode(map[string]float64{"prediction": y})
 	})
 	return mux
 }
 
-// BackendKey names one replica of one model version of one endpoint variant.
-type BackendKey struct {
-	EndpointUID string
-	Variant     string
-	Version     string
-	Replica     int
+func writeModelJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
 }
 
-// ModelBackends starts and stops model replicas. The local implementation
-// runs each replica as its own HTTP server on a loopback port inside the
-// mlopsd process.
-type ModelBackends interface {
-	// Ensure starts the replica if it is not running and returns its base
-	// URL. An artifact that cannot be loaded is an error and starts nothing.
-	Ensure(ctx context.Context, key BackendKey, artifactURI string) (string, error)
-	// Running reports the URL of a running replica, "" when none.
-	Running(key BackendKey) string
-	// Stop stops a replica; stopping an unknown one does nothing.
-	Stop(key BackendKey)
-	// Keys lists the running replicas of an endpoint.
-	Keys(endpointUID string) []BackendKey
-	// Check asks a replica whether it serves: its health route and a
-	// prediction of zeros.
-	Check(ctx context.Context, baseURL string) error
-	// Close stops every replica.
-	Close()
-}
-
-// LocalBackends runs model replicas in-process, each an http.Server on its
-// own 127.0.0.1 port, so the gateway reaches them over real HTTP.
+// LocalBackends runs model replicas inside mlopsd: a built-in replica is an
+// http.Server on its own 127.0.0.1 port, so the gateway reaches it over
+// real HTTP; a replica with a user command is a child process of mlopsd
+// (see commandReplica).
 type LocalBackends struct {
-	mu       sync.Mutex
-	backends map[BackendKey]*localBackend
-	client   *http.Client
-}
+	// StartTimeout bounds how long a command replica may take to answer
+	// GET /healthz with 200; 0 means DefaultStartTimeout.
+	StartTimeout time.Duration
+	// DrainTimeout bounds how long a stopped replica's in-flight requests
+	// may take; 0 means DefaultDrainTimeout.
+	DrainTimeout time.Duration
 
-type localBackend struct {
-	url string
-	srv *http.Server
+	set replicaSet
 }
 
 // NewLocalBackends returns an empty set of replicas.
 func NewLocalBackends() *LocalBackends {
-	return &LocalBackends{backends: map[BackendKey]*localBackend{}, client: &http.Client{Timeout: 5 * time.Second}}
+	return &LocalBackends{set: newReplicaSet()}
 }
 
 var _ ModelBackends = (*LocalBackends)(nil)
 
 // Ensure implements ModelBackends.
-func (l *LocalBackends) Ensure(_ context.Context, key BackendKey, artifactURI string) (string, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if b := l.backends[key]; b != nil {
-		return b.url, nil
-	}
-	m, err := LoadLinearModel(artifactURI)
-	if err != nil {
-		return "", err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("listening for a model replica: %w", err)
-	}
-	srv := &http.Server{Handler: ModelHandler(m), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	b := &localBackend{url: "http://" + ln.Addr().String(), srv: srv}
-	l.backends[key] = b
-	return b.url, nil
-}
-
-// Running implements ModelBackends.
-func (l *LocalBackends) Running(key BackendKey) string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if b := l.backends[key]; b != nil {
-		return b.url
-	}
-	return ""
-}
-
-// Stop implements ModelBackends.
-func (l *LocalBackends) Stop(key BackendKey) {
-	l.mu.Lock()
-	b := l.backends[key]
-	delete(l.backends, key)
-	l.mu.Unlock()
-	if b != nil {
-		_ = b.srv.Close()
-	}
-}
-
-// Keys implements ModelBackends.
-func (l *LocalBackends) Keys(endpointUID string) []BackendKey {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []BackendKey
-	for k := range l.backends {
-		if k.EndpointUID == endpointUID {
-			out = append(out, k)
+func (l *LocalBackends) Ensure(ctx context.Context, key BackendKey, spec BackendSpec) (string, error) {
+	return l.set.ensure(ctx, key, spec, l.StartTimeout, func(context.Context) (replica, error) {
+		m, err := LoadLinearModel(spec.ArtifactURI)
+		if err != nil {
+			return nil, err
 		}
-	}
-	sortKeys(out)
-	return out
-}
-
-func sortKeys(keys []BackendKey) {
-	sort.Slice(keys, func(i, j int) bool {
-		a, b := keys[i], keys[j]
-		if a.Variant != b.Variant {
-			return a.Variant < b.Variant
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("listening for a model replica: %w", err)
 		}
-		if a.Version != b.Version {
-			return a.Version < b.Version
-		}
-		return a.Replica < b.Replica
+		srv := &http.Server{Handler: ModelHandler(m), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		return &inProcessReplica{url: "http://" + ln.Addr().String(), srv: srv}, nil
 	})
 }
 
+// Running implements ModelBackends.
+func (l *LocalBackends) Running(key BackendKey) string { return l.set.running(key) }
+
+// Stop implements ModelBackends.
+func (l *LocalBackends) Stop(key BackendKey) { l.set.stop(key, l.DrainTimeout) }
+
+// Keys implements ModelBackends.
+func (l *LocalBackends) Keys(endpointUID string) []BackendKey { return l.set.keys(endpointUID) }
+
 // Check implements ModelBackends.
 func (l *LocalBackends) Check(ctx context.Context, baseURL string) error {
-	return checkReplica(ctx, l.client, baseURL)
+	return l.set.check(ctx, baseURL)
 }
 
-// checkReplica asks a replica's health route how many inputs its model
-// takes, then predicts from zeros.
-func checkReplica(ctx context.Context, client *http.Client, baseURL string) error {
+// Close implements ModelBackends.
+func (l *LocalBackends) Close() { l.set.close(l.DrainTimeout) }
+
+// inProcessReplica is a built-in replica served inside mlopsd.
+type inProcessReplica struct {
+	url string
+	srv *http.Server
+}
+
+func (r *inProcessReplica) baseURL() string { return r.url }
+func (r *inProcessReplica) exited() bool    { return false }
+func (r *inProcessReplica) userCommand() bool {
+	return false
+}
+
+// drain shuts the server down gracefully: it stops listening at once and
+// lets the requests in flight finish, for at most timeout.
+func (r *inProcessReplica) drain(timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := r.srv.Shutdown(ctx); err != nil {
+		_ = r.srv.Close()
+	}
+}
+
+// checkReplica asks a replica's health route whether it serves and, when
+// it says how many inputs its model takes ({"inputs": n}), predicts from
+// zeros. requireInputs (the built-in runtime, which always says) makes a
+// missing input count an error.
+func checkReplica(ctx context.Context, client *http.Client, baseURL string, requireInputs bool) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/healthz", nil)
 	if err != nil {
 		return err
@@ -278,13 +247,17 @@ func checkReplica(ctx context.Context, client *http.Client, baseURL string) erro
 		return fmt.Errorf("health check answered %s", resp.Status)
 	}
 	if herr != nil || health.Inputs < 1 {
-		return fmt.Errorf("health check answered no input count (%v)", herr)
+		if requireInputs {
+			return fmt.Errorf("health check answered no input count (%v)", herr)
+		}
+		return nil
 	}
 	body, _ := json.Marshal(map[string][]float64{"inputs": make([]float64, health.Inputs)})
 	req, err = http.NewRequestWithContext(ctx, http.MethodPost, baseURL+"/predict", bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
+	req.Header.Set("Content-Type", "application/json")
 	resp, err = client.Do(req)
 	if err != nil {
 		return fmt.Errorf("predict check: %w", err)
@@ -295,15 +268,4 @@ func checkReplica(ctx context.Context, client *http.Client, baseURL string) erro
 		return fmt.Errorf("predict check answered %s: %s", resp.Status, strings.TrimSpace(string(msg)))
 	}
 	return nil
-}
-
-// Close stops every replica.
-func (l *LocalBackends) Close() {
-	l.mu.Lock()
-	bs := l.backends
-	l.backends = map[BackendKey]*localBackend{}
-	l.mu.Unlock()
-	for _, b := range bs {
-		_ = b.srv.Close()
-	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -16,6 +18,9 @@ const (
 	maxEndpointVariants = 10
 	maxEndpointReplicas = 100
 	maxBakeTimeSeconds  = 86400
+	maxRollbackAlarms   = 10
+	// maxScaleInCooldownSeconds bounds autoscaling.scale_in_cooldown_seconds.
+	maxScaleInCooldownSeconds = 3600
 )
 
 func modelEndpointKind() *kind[api.ModelEndpointSpec] {
@@ -83,7 +88,98 @@ func validateModelEndpoint(s *api.ModelEndpointSpec) error {
 	if err := validateRange("spec.rollout.step_percent", s.Rollout.StepPercent, 1, 100); err != nil {
 		return err
 	}
-	return validateRange("spec.rollout.bake_time_seconds", s.Rollout.BakeTimeSeconds, 0, maxBakeTimeSeconds)
+	if err := validateRange("spec.rollout.bake_time_seconds", s.Rollout.BakeTimeSeconds, 0, maxBakeTimeSeconds); err != nil {
+		return err
+	}
+	if err := validateRollbackAlarms(s.Rollout.RollbackAlarms); err != nil {
+		return err
+	}
+	if s.SmokeTest != nil {
+		return validateSmokeTest(s.SmokeTest)
+	}
+	return nil
+}
+
+// validateRollbackAlarms checks the names in rollout.rollback_alarms. They
+// need not exist yet: alarms name their endpoint, so requiring them first
+// would be a cycle; a rollout that starts while one is missing rolls back.
+func validateRollbackAlarms(names []string) error {
+	if len(names) > maxRollbackAlarms {
+		return api.Errorf(api.EINVALID, "spec.rollout.rollback_alarms", "names %d alarms; name at most %d", len(names), maxRollbackAlarms)
+	}
+	seen := map[string]bool{}
+	for i, n := range names {
+		field := fmt.Sprintf("spec.rollout.rollback_alarms[%d]", i)
+		if err := validateName(field, n); err != nil {
+			return err
+		}
+		if seen[n] {
+			return api.Errorf(api.EINVALID, field, "alarm %q is named twice; name each alarm once", n)
+		}
+		seen[n] = true
+	}
+	return nil
+}
+
+var smokeJSONPathRE = regexp.MustCompile(api.SmokeJSONPathPattern)
+
+// validateSmokeTest checks spec.smoke_test.
+func validateSmokeTest(t *api.EndpointSmokeTest) error {
+	const f = "spec.smoke_test"
+	if len(t.RequestBody) > api.MaxSmokeRequestBodyBytes {
+		return api.Errorf(api.EINVALID, f+".request_body", "is %d bytes; it may have at most %d", len(t.RequestBody), api.MaxSmokeRequestBodyBytes)
+	}
+	var body map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(t.RequestBody), &body); err != nil || body == nil {
+		return api.NewError(api.EINVALID, f+".request_body", `must be a JSON object, the body of POST /predict, e.g. {"inputs": [1200]} (in Terraform: jsonencode({ inputs = [1200] }))`)
+	}
+	if t.ExpectedStatus != 0 {
+		if err := validateRange(f+".expected_status", t.ExpectedStatus, 100, 599); err != nil {
+			return err
+		}
+	}
+	if len(t.ExpectedResponseContains) > api.MaxSmokeExpectationBytes {
+		return api.Errorf(api.EINVALID, f+".expected_response_contains", "is %d bytes; it may have at most %d", len(t.ExpectedResponseContains), api.MaxSmokeExpectationBytes)
+	}
+	if t.JSONPath != "" {
+		if len(t.JSONPath) > api.MaxSmokeJSONPathBytes {
+			return api.Errorf(api.EINVALID, f+".json_path", "is %d bytes; it may have at most %d", len(t.JSONPath), api.MaxSmokeJSONPathBytes)
+		}
+		if !smokeJSONPathRE.MatchString(t.JSONPath) {
+			return api.Errorf(api.EINVALID, f+".json_path", "%q is not a path: %s", t.JSONPath, api.SmokeJSONPathHint)
+		}
+	}
+	if t.ExpectedJSONValue != "" {
+		if t.JSONPath == "" {
+			return api.NewError(api.EINVALID, f+".expected_json_value", "is compared with the value at json_path; set json_path too, or remove expected_json_value")
+		}
+		if len(t.ExpectedJSONValue) > api.MaxSmokeExpectationBytes {
+			return api.Errorf(api.EINVALID, f+".expected_json_value", "is %d bytes; it may have at most %d", len(t.ExpectedJSONValue), api.MaxSmokeExpectationBytes)
+		}
+	}
+	return nil
+}
+
+// validateCommand checks a variant's command.
+func validateCommand(field string, cmd []string) error {
+	if cmd == nil {
+		return nil
+	}
+	if len(cmd) == 0 || len(cmd) > api.MaxCommandArgs {
+		return api.Errorf(api.EINVALID, field, "has %d arguments; give the program and its arguments, at most %d, or leave command out for the built-in runtime", len(cmd), api.MaxCommandArgs)
+	}
+	if strings.TrimSpace(cmd[0]) == "" {
+		return api.NewError(api.EINVALID, field+"[0]", "is empty; it must name the program that serves the model, e.g. /opt/models/serve")
+	}
+	for i, a := range cmd {
+		if len(a) > api.MaxCommandArgBytes {
+			return api.Errorf(api.EINVALID, fmt.Sprintf("%s[%d]", field, i), "is %d bytes; an argument may have at most %d", len(a), api.MaxCommandArgBytes)
+		}
+		if strings.ContainsRune(a, 0) {
+			return api.Errorf(api.EINVALID, fmt.Sprintf("%s[%d]", field, i), "holds a NUL byte, which no program argument can")
+		}
+	}
+	return nil
 }
 
 func validateVariant(field string, v *api.EndpointVariant) error {
@@ -94,6 +190,9 @@ func validateVariant(field string, v *api.EndpointVariant) error {
 		return err
 	}
 	if err := validateName(field+".compute_pool", v.ComputePool); err != nil {
+		return err
+	}
+	if err := validateCommand(field+".command", v.Command); err != nil {
 		return err
 	}
 	switch {
@@ -111,7 +210,10 @@ func validateVariant(field string, v *api.EndpointVariant) error {
 	if a.MinReplicas < 1 || a.MinReplicas > a.MaxReplicas {
 		return api.Errorf(api.EINVALID, field+".autoscaling.min_replicas", "is %d; it must be between 1 and max_replicas (%d)", a.MinReplicas, a.MaxReplicas)
 	}
-	return validateRange(field+".autoscaling.target_rps", a.TargetRPS, 0, 1000000)
+	if err := validateRange(field+".autoscaling.target_rps", a.TargetRPS, 0, 1000000); err != nil {
+		return err
+	}
+	return validateRange(field+".autoscaling.scale_in_cooldown_seconds", a.ScaleInCooldownSeconds, 0, maxScaleInCooldownSeconds)
 }
 
 // modelEndpointRefCheck checks, inside the write transaction, that the
@@ -146,9 +248,12 @@ func modelEndpointRefCheck(ctx context.Context, v store.View, ref api.Ref, s *ap
 		if err := json.Unmarshal(mvObj.Spec, &mv); err != nil {
 			return fmt.Errorf("decoding %s: %w", mvObj.Ref(), err)
 		}
-		if mv.Framework != api.FrameworkMLOpsLinear {
+		// A user command serves any framework; the built-in runtime only
+		// its own.
+		if len(vr.Command) == 0 && mv.Framework != api.FrameworkMLOpsLinear {
 			return api.Errorf(api.EINVALID, field+".model_version",
-				"model version %q has framework %q; the built-in model runtime serves only %q models", vr.ModelVersion, mv.Framework, api.FrameworkMLOpsLinear)
+				"model version %q has framework %q; the built-in model runtime serves only %q models: set command to a program that serves it",
+				vr.ModelVersion, mv.Framework, api.FrameworkMLOpsLinear)
 		}
 		if env.Policy.RequireApprovedModels && mv.Approval.Status != api.ApprovalApproved {
 			return api.Errorf(api.EINVALID, field+".model_version",
@@ -190,10 +295,15 @@ func rolloutInProgressCheck(ctx context.Context, v store.View, ref api.Ref, s *a
 	}
 	for i, vr := range s.Variants {
 		if vr.Name == ro.Variant {
-			if vr.ModelVersion == ro.ToVersion {
+			field := fmt.Sprintf("spec.variants[%d].model_version", i)
+			switch {
+			case vr.ModelVersion != ro.ToVersion:
+			case !slices.Equal(vr.Command, ro.Command):
+				field = fmt.Sprintf("spec.variants[%d].command", i)
+			default:
 				return nil
 			}
-			return api.Errorf(api.ECONFLICT, fmt.Sprintf("spec.variants[%d].model_version", i),
+			return api.Errorf(api.ECONFLICT, field,
 				"a rollout of variant %q from %q to %q (%s) is in progress; wait until it finishes (phase ready or rolled_back) and apply again",
 				ro.Variant, ro.FromVersion, ro.ToVersion, ro.Strategy)
 		}

@@ -159,3 +159,84 @@ func TestModelEndpoint_ConflictsWhileRollingOutAndServedVersions(t *testing.T) {
 		t.Fatalf("versions answering during the canary: %v", seen)
 	}
 }
+
+func TestModelEndpoint_ValidationOfGatesAndCommands(t *testing.T) {
+	admin, _ := endpointFixture(t)
+	coll := objPath("dev", api.KindModelEndpoint, "")
+	create := func(edit func(*api.ModelEndpointSpec)) response {
+		s := endpointSpec(100)
+		edit(&s)
+		return admin.do(http.MethodPost, coll, api.CreateModelEndpointRequest{Name: "other", Spec: s})
+	}
+	smoke := func(t api.EndpointSmokeTest) func(*api.ModelEndpointSpec) {
+		return func(s *api.ModelEndpointSpec) { s.SmokeTest = &t }
+	}
+	for _, tc := range []struct {
+		edit  func(*api.ModelEndpointSpec)
+		field string
+		words string
+	}{
+		{smoke(api.EndpointSmokeTest{RequestBody: `[1, 2]`}), "spec.smoke_test.request_body", "must be a JSON object"},
+		{smoke(api.EndpointSmokeTest{RequestBody: `not json`}), "spec.smoke_test.request_body", "jsonencode"},
+		{smoke(api.EndpointSmokeTest{RequestBody: `null`}), "spec.smoke_test.request_body", "must be a JSON object"},
+		{smoke(api.EndpointSmokeTest{RequestBody: `{"inputs": [` + strings.Repeat("1,", 40000) + `1]}`}), "spec.smoke_test.request_body", "at most 65536"},
+		{smoke(api.EndpointSmokeTest{RequestBody: `{}`, ExpectedStatus: 99}), "spec.smoke_test.expected_status", ""},
+		{smoke(api.EndpointSmokeTest{RequestBody: `{}`, ExpectedStatus: 600}), "spec.smoke_test.expected_status", ""},
+		{smoke(api.EndpointSmokeTest{RequestBody: `{}`, JSONPath: "a..b"}), "spec.smoke_test.json_path", "dot-separated"},
+		{smoke(api.EndpointSmokeTest{RequestBody: `{}`, JSONPath: "$.prediction"}), "spec.smoke_test.json_path", "dot-separated"},
+		{smoke(api.EndpointSmokeTest{RequestBody: `{}`, ExpectedJSONValue: "21"}), "spec.smoke_test.expected_json_value", "set json_path too"},
+		{smoke(api.EndpointSmokeTest{RequestBody: `{}`, ExpectedResponseContains: strings.Repeat("x", 5000)}), "spec.smoke_test.expected_response_contains", "at most 4096"},
+		{func(s *api.ModelEndpointSpec) { s.Rollout.RollbackAlarms = []string{"ok", "Not_A_Name"} }, "spec.rollout.rollback_alarms[1]", ""},
+		{func(s *api.ModelEndpointSpec) { s.Rollout.RollbackAlarms = []string{"a", "b", "a"} }, "spec.rollout.rollback_alarms[2]", "named twice"},
+		{func(s *api.ModelEndpointSpec) {
+			s.Rollout.RollbackAlarms = strings.Split("a,b,c,d,e,f,g,h,i,j,k", ",")
+		}, "spec.rollout.rollback_alarms", "at most 10"},
+		{func(s *api.ModelEndpointSpec) { s.Variants[0].Command = make([]string, 65) }, "spec.variants[0].command", "at most 64"},
+		{func(s *api.ModelEndpointSpec) { s.Variants[0].Command = []string{" ", "x"} }, "spec.variants[0].command[0]", "name the program"},
+		{func(s *api.ModelEndpointSpec) { s.Shadow.Command = []string{"serve", strings.Repeat("x", 4097)} }, "spec.shadow.command[1]", "at most 4096"},
+		{func(s *api.ModelEndpointSpec) {
+			s.Variants[0].Replicas, s.Variants[0].Autoscaling = 0, &api.EndpointAutoscaling{MinReplicas: 1, MaxReplicas: 2, ScaleInCooldownSeconds: 3601}
+		}, "spec.variants[0].autoscaling.scale_in_cooldown_seconds", ""},
+	} {
+		e := wantError(t, create(tc.edit), http.StatusBadRequest, api.EINVALID, tc.field)
+		if !strings.Contains(e.Message, tc.words) {
+			t.Errorf("%s: message %q lacks %q", tc.field, e.Message, tc.words)
+		}
+	}
+
+	// Rollback alarms need not exist yet (alarms name their endpoint), and
+	// a good smoke test is taken as is.
+	created := decode[api.ModelEndpoint](t, admin.must(http.StatusCreated, http.MethodPost, coll, api.CreateModelEndpointRequest{Name: "gated", Spec: func() api.ModelEndpointSpec {
+		s := endpointSpec(100)
+		s.Rollout.RollbackAlarms = []string{"errors-high"}
+		s.SmokeTest = &api.EndpointSmokeTest{RequestBody: `{"inputs": [10]}`, ExpectedStatus: 200, JSONPath: "prediction", ExpectedJSONValue: "21"}
+		return s
+	}()}))
+	if created.Spec.SmokeTest == nil || created.Spec.SmokeTest.RequestBody != `{"inputs": [10]}` || created.Spec.Rollout.RollbackAlarms[0] != "errors-high" {
+		t.Fatalf("spec = %+v", created.Spec)
+	}
+
+	// Without a command only mlops-linear versions are served; with one,
+	// any framework.
+	content := []byte(`{"scale": 2}`)
+	path := filepath.Join(t.TempDir(), "model.pkl")
+	if err := os.WriteFile(path, content, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(content)
+	admin.must(http.StatusCreated, http.MethodPost, objPath("dev", api.KindModelVersion, ""), api.CreateModelVersionRequest{Name: "sk", Spec: api.ModelVersionSpec{
+		Model: "churn", ArtifactURI: "file://" + path, ArtifactSHA256: hex.EncodeToString(sum[:]), Framework: "sklearn",
+		Approval: api.ApprovalRequest{Status: api.ApprovalPending},
+	}})
+	e := wantError(t, create(func(s *api.ModelEndpointSpec) { s.Variants[0].ModelVersion = "sk" }), http.StatusBadRequest, api.EINVALID, "spec.variants[0].model_version")
+	if !strings.Contains(e.Message, `framework "sklearn"`) || !strings.Contains(e.Message, "set command") {
+		t.Fatalf("message = %q", e.Message)
+	}
+	withCommand := endpointSpec(100)
+	withCommand.Variants[0].ModelVersion, withCommand.Variants[0].Command = "sk", []string{"/opt/models/serve", "--port-from-env"}
+	withCommand.Shadow = nil
+	got := decode[api.ModelEndpoint](t, admin.must(http.StatusCreated, http.MethodPost, coll, api.CreateModelEndpointRequest{Name: "custom", Spec: withCommand}))
+	if len(got.Spec.Variants[0].Command) != 2 {
+		t.Fatalf("spec = %+v", got.Spec)
+	}
+}
