@@ -107,6 +107,8 @@ func New(cfg Config) *Reconciler {
 		api.KindModelVersion: ready,
 		api.KindModelAlias:   ready,
 	}
+	// A notification channel is in effect once stored.
+	r.handlers[api.KindNotificationChannel] = ready
 	if cfg.PipelineHandler != nil {
 		r.handlers[api.KindTrainingPipeline] = cfg.PipelineHandler
 	}

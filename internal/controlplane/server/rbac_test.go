@@ -76,6 +76,13 @@ func TestRBAC_Matrix(t *testing.T) {
 	auditProd := call{http.MethodGet, "/v1/audit?environment=prod", nil}
 	auditAll := call{http.MethodGet, "/v1/audit", nil}
 	startRun := call{http.MethodPost, "/v1/environments/dev/" + api.KindTrainingPipeline + "/missing/runs", map[string]any{}}
+	listAlarms := call{http.MethodGet, objPath("dev", api.KindAlarm, ""), nil}
+	getAlarmProd := call{http.MethodGet, objPath("prod", api.KindAlarm, "missing"), nil}
+	createAlarm := call{http.MethodPost, objPath("dev", api.KindAlarm, ""), api.CreateAlarmRequest{Name: "a", Spec: api.AlarmSpec{
+		Metric: api.AlarmMetricCustom, MetricName: "accuracy", Comparison: api.ComparisonLessThan, Threshold: "0.8", PeriodSeconds: 60, EvaluationPeriods: 1}}}
+	listChannels := call{http.MethodGet, objPath("dev", api.KindNotificationChannel, ""), nil}
+	createChannel := call{http.MethodPost, objPath("dev", api.KindNotificationChannel, ""), api.CreateNotificationChannelRequest{Name: "ops", Spec: api.NotificationChannelSpec{
+		Type: api.ChannelWebhook, URL: "https://hooks.example.com/x"}}}
 
 	const F = http.StatusForbidden
 	for _, tc := range []struct {
@@ -85,6 +92,7 @@ func TestRBAC_Matrix(t *testing.T) {
 	}{
 		{"nobody", listPools, F},
 		{"nobody", getEnv, F},
+		{"nobody", listAlarms, F},
 		{"viewer", listPools, http.StatusOK},
 		{"viewer", getMissing, http.StatusNotFound},
 		// 403 before 404: the caller learns nothing about names in prod.
@@ -111,6 +119,14 @@ func TestRBAC_Matrix(t *testing.T) {
 		{"admin", listSAs, http.StatusOK},
 		{"admin", auditAll, http.StatusOK},
 		{"admin", getMissingProd, http.StatusNotFound},
+		{"viewer", listAlarms, http.StatusOK},
+		{"viewer", listChannels, http.StatusOK},
+		{"viewer", getAlarmProd, F},
+		{"viewer", createAlarm, F},
+		{"viewer", createChannel, F},
+		{"invoker", createAlarm, F},
+		{"editor", createAlarm, http.StatusCreated},
+		{"editor", createChannel, http.StatusCreated},
 	} {
 		cl := admin
 		if tc.who != "admin" {
