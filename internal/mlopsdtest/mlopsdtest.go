@@ -82,7 +82,9 @@ func Start(tb testing.TB, opts ...Option) *Server {
 		DataPath:          filepath.Join(dir, "mlops.db"),
 		RunsDir:           filepath.Join(dir, "runs"),
 		ReconcileInterval: 20 * time.Millisecond,
-		Version:           "test",
+		// The gateway flushes its points every second; tests wait less.
+		MetricsIngestDelay: 500 * time.Millisecond,
+		Version:            "test",
 	}}
 	for _, o := range opts {
 		o(&cfg)

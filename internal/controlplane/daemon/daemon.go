@@ -91,6 +91,10 @@ type Config struct {
 	// error.
 	TLSCertFile string
 	TLSKeyFile  string
+	// MetricsIngestDelay is how long after a period ends alarms evaluate
+	// it, so the points of its last seconds are in; zero means
+	// reconcile.DefaultMetricsIngestDelay.
+	MetricsIngestDelay time.Duration
 }
 
 // TLS reports whether the API is served over HTTPS.
@@ -131,6 +135,9 @@ type Daemon struct {
 	httpServer *http.Server
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
+
+	// Alarms evaluates alarms and sends their notifications.
+	Alarms *reconcile.AlarmHandler
 }
 
 // New opens the store and builds the server and reconcilers. Nothing runs
@@ -198,6 +205,11 @@ func New(cfg Config) (*Daemon, error) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if cfg.MetricsIngestDelay <= 0 {
+		cfg.MetricsIngestDelay = reconcile.DefaultMetricsIngestDelay
+	}
+	alarms := reconcile.NewAlarmHandler(st, reg)
+	alarms.IngestDelay = cfg.MetricsIngestDelay
 	rec := reconcile.New(reconcile.Config{
 		Store:    st,
 		Logger:   cfg.Logger.With("component", "reconciler"),
@@ -216,7 +228,9 @@ func New(cfg Config) (*Daemon, error) {
 			Layout:  runs,
 		},
 		EndpointHandler: &reconcile.EndpointHandler{Store: st, Backends: backends},
+		AlarmHandler:    alarms,
 	})
+	alarms.Wake = func() { rec.Notify(api.KindAlarm) }
 	var digests []string
 	for _, t := range cfg.Tokens {
 		sum := sha256.Sum256([]byte(t))
@@ -242,7 +256,7 @@ func New(cfg Config) (*Daemon, error) {
 		TLSConfig:         tlsConfig,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
-	return &Daemon{cfg: cfg, Store: st, Server: srv, Reconciler: rec, Steps: steps, Backends: backends, httpServer: httpServer}, nil
+	return &Daemon{cfg: cfg, Store: st, Server: srv, Reconciler: rec, Steps: steps, Backends: backends, Alarms: alarms, httpServer: httpServer}, nil
 }
 
 // poolSpecs looks compute pools up in st, for step drivers that need the
@@ -400,6 +414,7 @@ func (d *Daemon) Close() error {
 	}
 	cancelSteps()
 	d.Backends.Close()
+	d.Alarms.Close()
 	if err := d.Store.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("closing database: %w", err))
 	}

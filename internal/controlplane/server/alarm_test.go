@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/store"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/mlopsdtest"
 )
 
@@ -218,5 +219,34 @@ func TestNotificationChannel_Errors(t *testing.T) {
 	e := wantError(t, c.do(http.MethodPost, coll, api.CreateNotificationChannelRequest{Name: "ops", Spec: short}), http.StatusBadRequest, api.EINVALID, "spec.signing_secret")
 	if strings.Contains(e.Message, "short") {
 		t.Fatalf("message quotes the secret: %q", e.Message)
+	}
+}
+
+// TestAlarm_EvaluatedByTheDaemon checks the wiring: an alarm created over
+// HTTP is evaluated by the running reconcilers from the metrics store and
+// settles in phase ready.
+func TestAlarm_EvaluatedByTheDaemon(t *testing.T) {
+	srv := startServer(t)
+	c := &apiClient{tb: t, base: srv.URL, http: &http.Client{Timeout: 30 * time.Second}}
+	createEnv(c, "dev", api.EnvironmentSpec{})
+	now := time.Now().UTC().Truncate(time.Second)
+	var points []store.MetricPoint
+	for s := -10; s <= 30; s++ {
+		points = append(points, store.MetricPoint{Environment: "dev", Series: api.CustomSeriesPrefix + "queue_depth",
+			Time: now.Add(time.Duration(s) * time.Second), Count: 1, Sum: 10, Min: 10, Max: 10, Samples: []float64{10}})
+	}
+	if err := srv.Daemon.Store.AppendMetrics(context.Background(), points); err != nil {
+		t.Fatal(err)
+	}
+	spec := api.AlarmSpec{Metric: api.AlarmMetricCustom, MetricName: "queue_depth", Comparison: api.ComparisonGreaterThan,
+		Threshold: "5", PeriodSeconds: 1, EvaluationPeriods: 2}
+	c.must(http.StatusCreated, http.MethodPost, objPath("dev", api.KindAlarm, ""), api.CreateAlarmRequest{Name: "backlog", Spec: spec})
+	r := c.waitFor(objPath("dev", api.KindAlarm, "backlog"), 20*time.Second, func(r response) bool {
+		a := decode[api.Alarm](t, r)
+		return a.Status.Phase == api.PhaseReady && a.Status.ObservedGeneration == a.Metadata.Generation && a.Status.State == api.AlarmStateAlarm
+	})
+	a := decode[api.Alarm](t, r)
+	if !strings.Contains(a.Status.StateReason, "custom queue_depth average 10 > 5 in 2 of the last 2 periods of 1s") || a.Status.TransitionCount < 1 {
+		t.Fatalf("status = %+v", a.Status)
 	}
 }
