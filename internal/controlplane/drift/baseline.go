@@ -59,10 +59,10 @@ func Parse(b []byte) (*api.FeatureBaseline, error) {
 	dec.DisallowUnknownFields()
 	var fb api.FeatureBaseline
 	if err := dec.Decode(&fb); err != nil {
-		return nil, fmt.Errorf(`is not a baseline file {"features": [{"name": ..., "values": [...]}, ...]}: %v`, err)
+		return nil, fmt.Errorf(`not a baseline file {"features": [{"name": ..., "values": [...]}, ...]}: %v`, err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errors.New("holds more than one JSON value; write one object")
+		return nil, errors.New("more than one JSON value; write one object")
 	}
 	if err := Validate(&fb); err != nil {
 		return nil, err
@@ -205,7 +205,7 @@ func ReadFile(path, wantSHA256 string) (*api.FeatureBaseline, string, error) {
 	}
 	fb, err := Parse(b)
 	if err != nil {
-		return nil, got, fmt.Errorf("%s %w", path, err)
+		return nil, got, fmt.Errorf("%s: %w", path, err)
 	}
 	return fb, got, nil
 }
