@@ -90,6 +90,7 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	tlsCert := fs.String("tls-cert", envOr("MLOPSD_TLS_CERT", ""), "PEM certificate (chain) to serve the API over HTTPS with; needs -tls-key (env MLOPSD_TLS_CERT)")
 	tlsKey := fs.String("tls-key", envOr("MLOPSD_TLS_KEY", ""), "PEM private key of -tls-cert; needs -tls-cert (env MLOPSD_TLS_KEY)")
 	leaseTTL := fs.Duration("lease-ttl", reconcile.DefaultLeaseTTL, "how long a replica's claim on an object lasts; another replica takes over the objects of one that died after at most this long")
+	ingestDelay := fs.Duration("metrics-ingest-delay", reconcile.DefaultMetricsIngestDelay, "how long after a period ends alarms evaluate it, so the metric points of its last seconds are in")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -112,6 +113,8 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 		return fmt.Errorf("-model-runtime %q: use process or inprocess", *modelRuntime)
 	case *leaseTTL <= *interval:
 		return fmt.Errorf("-lease-ttl %v: use a duration longer than -reconcile-interval (%v), e.g. 15s", *leaseTTL, *interval)
+	case *ingestDelay <= 0:
+		return fmt.Errorf("-metrics-ingest-delay %v: use a positive duration, e.g. 2s", *ingestDelay)
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return errors.New("-tls-cert and -tls-key (MLOPSD_TLS_CERT and MLOPSD_TLS_KEY) go together: set both to serve HTTPS, or neither for plain HTTP")
@@ -178,6 +181,7 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 		TLSCertFile:          *tlsCert,
 		TLSKeyFile:           *tlsKey,
 	}
+	m.Config.MetricsIngestDelay = *ingestDelay
 	return nil
 }
 
