@@ -243,7 +243,7 @@ func TestAlarm_EvaluatedByTheDaemon(t *testing.T) {
 	c.must(http.StatusCreated, http.MethodPost, objPath("dev", api.KindAlarm, ""), api.CreateAlarmRequest{Name: "backlog", Spec: spec})
 	r := c.waitFor(objPath("dev", api.KindAlarm, "backlog"), 20*time.Second, func(r response) bool {
 		a := decode[api.Alarm](t, r)
-		return a.Status.Phase == api.PhaseReady && a.Status.ObservedGeneration == a.Metadata.Generation && a.Status.State == api.AlarmStateAlarm
+		return a.Status.Settled(a.Metadata.Generation) && a.Status.State == api.AlarmStateAlarm
 	})
 	a := decode[api.Alarm](t, r)
 	if !strings.Contains(a.Status.StateReason, "custom queue_depth average 10 > 5 in 2 of the last 2 periods of 1s") || a.Status.TransitionCount < 1 {
