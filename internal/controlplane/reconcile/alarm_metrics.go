@@ -195,8 +195,8 @@ func (m *measurement) modelMetric(ctx context.Context) ([]periodValue, error) {
 		names := slices.Sorted(maps.Keys(mv.Metrics))
 		return m.missingAll(fmt.Sprintf("model version %q (variant %s) has no metric %q; its metrics are %q", version, variant, m.spec.MetricName, names)), nil
 	}
-	v, err := strconv.ParseFloat(raw, 64)
-	if err != nil || !finite(v) {
+	v, ok := parseFinite(raw)
+	if !ok {
 		return m.missingAll(fmt.Sprintf("metric %s of model version %q is %q, not a number", m.spec.MetricName, version, raw)), nil
 	}
 	out := make([]periodValue, len(m.starts))
@@ -412,4 +412,11 @@ func (m *measurement) drift(ctx context.Context) ([]periodValue, map[string]floa
 		}
 	}
 	return out, gauge, nil
+}
+
+// parseFinite parses a decimal string, reporting whether it is a finite
+// number.
+func parseFinite(s string) (float64, bool) {
+	v, err := strconv.ParseFloat(s, 64)
+	return v, err == nil && finite(v)
 }

@@ -209,18 +209,18 @@ func TestAlarm_NotificationGivesUp(t *testing.T) {
 	f.channel("dead", dead.srv.URL, "")
 	s := errorRate(1, 1)
 	s.Actions.NotificationChannels = []string{"dead", "gone"}
-	f.alarm("errors", s)
+	f.alarm("dead-letter", s)
 	f.append(predictions(25, 10, 5))
-	a := f.step("errors")
+	a := f.step("dead-letter")
 	if !strings.Contains(a.Status.Message, `notification channel "gone" of the actions does not exist`) {
 		t.Errorf("message %q does not report the missing channel", a.Status.Message)
 	}
 	for range api.MaxDeliveryAttempts + 2 {
-		f.settle("errors")
+		f.settle("dead-letter")
 		f.advance(time.Minute)
-		f.step("errors")
+		f.step("dead-letter")
 	}
-	a = f.settle("errors")
+	a = f.settle("dead-letter")
 	for _, n := range a.Status.Notifications {
 		if n.State != api.DeliveryFailed || n.Attempts != api.MaxDeliveryAttempts || n.NextAttemptAt != nil {
 			t.Fatalf("notification = %+v", n)

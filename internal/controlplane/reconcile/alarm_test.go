@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -103,14 +104,13 @@ func writeBaselineFile(tb testing.TB, fb api.FeatureBaseline) (string, string) {
 	return "file://" + path, hex.EncodeToString(sum[:])
 }
 
-func (f *alarmFixture) put(kind, env, name string, spec, status any) *store.Object {
+func (f *alarmFixture) put(kind, env, name string, spec, status any) {
 	f.tb.Helper()
-	res, err := f.st.Create(f.tb.Context(), &store.Object{Kind: kind, Meta: api.Metadata{Name: name, Environment: env},
+	_, err := f.st.Create(f.tb.Context(), &store.Object{Kind: kind, Meta: api.Metadata{Name: name, Environment: env},
 		Spec: mustJSON(f.tb, spec), Status: mustJSON(f.tb, status)}, store.WriteOptions{Actor: "alice"})
 	if err != nil {
 		f.tb.Fatalf("creating %s/%s: %v", kind, name, err)
 	}
-	return res.Object
 }
 
 // alarm stores an alarm the way the API server does, after its validation
@@ -211,43 +211,41 @@ func predictions(sec int, count, errs int64, latencies ...float64) store.MetricP
 	return p
 }
 
-func values(a api.Alarm) []any {
-	var out []any
+// values prints the datapoints' values, "-" for none.
+func values(a api.Alarm) []string {
+	var out []string
 	for _, dp := range a.Status.Datapoints {
 		if dp.Value == nil {
-			out = append(out, nil)
+			out = append(out, "-")
 		} else {
-			out = append(out, *dp.Value)
+			out = append(out, strconv.FormatFloat(*dp.Value, 'g', 8, 64))
 		}
 	}
 	return out
 }
 
+// wantValues checks the datapoints' values: numbers (int or float64), or
+// nil for a period without one.
 func wantValues(t *testing.T, a api.Alarm, want ...any) {
 	t.Helper()
-	got := values(a)
+	got := a.Status.Datapoints
 	if len(got) != len(want) {
-		t.Fatalf("datapoints %v (%+v), want %v", got, a.Status.Datapoints, want)
+		t.Fatalf("datapoints %v (%+v), want %v", values(a), got, want)
 	}
-	for i := range want {
-		g, w := got[i], want[i]
-		if (g == nil) != (w == nil) {
-			t.Fatalf("datapoints %v, want %v", got, want)
+	for i, w := range want {
+		var wv *float64
+		switch x := w.(type) {
+		case int:
+			f := float64(x)
+			wv = &f
+		case float64:
+			wv = &x
 		}
-		if g != nil && math.Abs(g.(float64)-toFloat(w)) > 1e-6 {
-			t.Fatalf("datapoints %v, want %v", got, want)
+		g := got[i].Value
+		if (g == nil) != (wv == nil) || (g != nil && math.Abs(*g-*wv) > 1e-6) {
+			t.Fatalf("datapoints %v, want %v", values(a), want)
 		}
 	}
-}
-
-func toFloat(v any) float64 {
-	switch x := v.(type) {
-	case int:
-		return float64(x)
-	case float64:
-		return x
-	}
-	panic("not a number")
 }
 
 func wantState(t *testing.T, a api.Alarm, state, reason string) {

@@ -101,25 +101,25 @@ func TestPipeline_OnAlarm(t *testing.T) {
 
 func TestPipeline_StartedByAlarmAction(t *testing.T) {
 	f := newPipelineFixture(t, 2)
-	f.createPipeline("retrain", pspec(sh("train", "true")))
+	f.createPipeline("retrain-on-errors", pspec(sh("train", "true")))
 	alarm := api.AlarmSpec{Metric: api.AlarmMetricErrorRate, Endpoint: "api", Comparison: api.ComparisonGreaterThan, Threshold: "5",
-		PeriodSeconds: 60, EvaluationPeriods: 1, Actions: api.AlarmActions{StartPipelines: []string{"retrain"}}}
+		PeriodSeconds: 60, EvaluationPeriods: 1, Actions: api.AlarmActions{StartPipelines: []string{"retrain-on-errors"}}}
 	f.create(api.KindAlarm, "dev", "errors", alarm, api.AlarmStatus{State: api.AlarmStateInsufficientData})
 	h := &reconcile.PipelineHandler{Store: f.st, Now: f.clock.Now}
-	f.watch(h, "retrain")
+	f.watch(h, "retrain-on-errors")
 	f.setAlarmStatus("errors", api.AlarmStateAlarm)
 
 	// A crash after the run was created and before the pipeline's status
 	// recorded the transition: the next pass finds the same run by its
 	// idempotency key.
 	errorsObj, _ := f.st.Get(f.ctx, api.Ref{Kind: api.KindAlarm, Environment: "dev", Name: "errors"})
-	obj, _ := f.pipeline("retrain")
+	obj, _ := f.pipeline("retrain-on-errors")
 	key := "trigger/" + obj.Meta.UID + "/alarm/" + errorsObj.Meta.UID + "/1"
 	first, err := pipeline.StartRun(f.ctx, f.st, obj, api.TriggerAlarm, map[string]string{}, pipeline.SystemWrite("pipeline-trigger", key))
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := f.watch(h, "retrain")
+	st := f.watch(h, "retrain-on-errors")
 	runs := f.alarmRuns()
 	if len(runs) != 1 || runs[0].Obj.Meta.Name != first.Object.Meta.Name || st.LastRun != first.Object.Meta.Name {
 		t.Fatalf("runs = %v, status %+v; want only %s", f.runNames(), st, first.Object.Meta.Name)
@@ -135,11 +135,11 @@ func TestPipeline_StartedByAlarmAction(t *testing.T) {
 	}
 	f.create(api.KindAlarm, "dev", "errors", alarm, api.AlarmStatus{State: api.AlarmStateInsufficientData})
 	f.setAlarmStatus("errors", api.AlarmStateAlarm)
-	f.watch(h, "retrain")
+	f.watch(h, "retrain-on-errors")
 	if runs := f.alarmRuns(); len(runs) != 1 {
 		t.Fatalf("the recreated alarm's old transition started a run: %d runs", len(runs))
 	}
-	_, st = f.pipeline("retrain")
+	_, st = f.pipeline("retrain-on-errors")
 	recreated, _ := f.st.Get(f.ctx, api.Ref{Kind: api.KindAlarm, Environment: "dev", Name: "errors"})
 	if _, ok := st.AlarmTransitions[errorsObj.Meta.UID]; ok || len(st.AlarmTransitions) != 1 || st.AlarmTransitions[recreated.Meta.UID] != 1 {
 		t.Fatalf("alarm transitions = %v; want only the recreated alarm's, at 1", st.AlarmTransitions)
