@@ -102,6 +102,7 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	}
 	metricsFlush := fs.Duration("metrics-flush-interval", flushDefault, "how often the prediction gateway's metrics are written to the database (env MLOPSD_METRICS_FLUSH_INTERVAL)")
 	metricsRetention := fs.Duration("metrics-retention", retentionDefault, fmt.Sprintf("how long metric points are kept; at least the longest alarm window, %v (env MLOPSD_METRICS_RETENTION)", api.MaxAlarmWindow))
+	ingestDelay := fs.Duration("metrics-ingest-delay", reconcile.DefaultMetricsIngestDelay, "how long after a period ends alarms evaluate it, so the metric points of its last seconds are in")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -128,6 +129,8 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 		return fmt.Errorf("-metrics-flush-interval %v: use a positive duration, e.g. 1s", *metricsFlush)
 	case *metricsRetention < api.MaxAlarmWindow:
 		return fmt.Errorf("-metrics-retention %v: use at least %v, the longest alarm window, e.g. 72h", *metricsRetention, api.MaxAlarmWindow)
+	case *ingestDelay <= 0:
+		return fmt.Errorf("-metrics-ingest-delay %v: use a positive duration, e.g. 2s", *ingestDelay)
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return errors.New("-tls-cert and -tls-key (MLOPSD_TLS_CERT and MLOPSD_TLS_KEY) go together: set both to serve HTTPS, or neither for plain HTTP")
@@ -196,6 +199,7 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 		MetricsFlushInterval: *metricsFlush,
 		MetricsRetention:     *metricsRetention,
 	}
+	m.Config.MetricsIngestDelay = *ingestDelay
 	return nil
 }
 

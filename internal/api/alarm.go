@@ -199,6 +199,13 @@ type AlarmStatus struct {
 	Notifications []AlarmNotification `json:"notifications,omitempty"`
 }
 
+// Settled reports whether the evaluator has evaluated the alarm's spec of
+// the given generation: phase ready, whatever the state. Clients that
+// create or change an alarm wait for it.
+func (s AlarmStatus) Settled(generation int64) bool {
+	return s.ObservedGeneration >= generation && s.Phase == PhaseReady
+}
+
 // Bounds of an alarm's status.
 const (
 	MaxAlarmHistory       = 50

@@ -73,6 +73,8 @@ var kindTypeTable = []kindTypes{
 	{KindServiceAccount, "ServiceAccount", "ServiceAccounts", CreateServiceAccountRequest{}, UpdateServiceAccountRequest{}, ServiceAccount{}, ServiceAccountList{}},
 	{KindRoleBinding, "RoleBinding", "RoleBindings", CreateRoleBindingRequest{}, UpdateRoleBindingRequest{}, RoleBinding{}, RoleBindingList{}},
 	{KindModelEndpoint, "ModelEndpoint", "ModelEndpoints", CreateModelEndpointRequest{}, UpdateModelEndpointRequest{}, ModelEndpoint{}, ModelEndpointList{}},
+	{KindNotificationChannel, "NotificationChannel", "NotificationChannels", CreateNotificationChannelRequest{}, UpdateNotificationChannelRequest{}, NotificationChannel{}, NotificationChannelList{}},
+	{KindAlarm, "Alarm", "Alarms", CreateAlarmRequest{}, UpdateAlarmRequest{}, Alarm{}, AlarmList{}},
 }
 
 // auditQueryParams are the filters of GET /v1/audit.

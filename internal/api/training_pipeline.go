@@ -56,8 +56,10 @@ type PipelineTriggers struct {
 	// OnNewData lists URIs (file:// paths) whose content hash is watched; a
 	// change starts a run.
 	OnNewData []string `json:"on_new_data,omitempty"`
-	// OnAlarm names alarms whose firing starts a run (continuous training);
-	// wired once alarms exist.
+	// OnAlarm names alarms in the same environment whose every transition
+	// into ALARM starts one run with trigger alarm (continuous training),
+	// as does naming the pipeline in an alarm's actions.start_pipelines.
+	// The alarms need not exist yet.
 	OnAlarm []string `json:"on_alarm,omitempty"`
 }
 
@@ -86,6 +88,12 @@ type TrainingPipelineStatus struct {
 	NextScheduledAt *time.Time `json:"next_scheduled_at,omitempty"`
 	// DataHashes are the last seen content hashes of OnNewData URIs.
 	DataHashes map[string]string `json:"data_hashes,omitempty"`
+	// AlarmTransitions are, per uid of a watched alarm (on_alarm, or one
+	// whose actions.start_pipelines names the pipeline), the alarm's
+	// transition count when the pipeline last looked: transitions into
+	// ALARM beyond it start runs. An alarm seen for the first time is
+	// recorded without starting one.
+	AlarmTransitions map[string]int64 `json:"alarm_transitions,omitempty"`
 }
 
 // TrainingPipeline is a DAG of training steps with triggers.

@@ -121,7 +121,8 @@ func linearFit(t *testing.T, csvPath string) (slope, intercept float64) {
 
 // checkVersion checks the model version a run registered: its artifact is
 // the file train.sh wrote, copied to an immutable place, with the right
-// digest, and its lineage names the run, the data as used and the code.
+// digest, its lineage names the run, the data as used and the code, and its
+// baseline holds the training data's x values when it has 10 rows or more.
 func (f *fixture) checkVersion(run *api.PipelineRun, dataPath string) {
 	f.t.Helper()
 	t := f.t
@@ -159,6 +160,7 @@ func (f *fixture) checkVersion(run *api.PipelineRun, dataPath string) {
 	if _, err := strconv.ParseFloat(s.Metrics["rmse"], 64); err != nil || s.Metrics["rows"] == "" {
 		t.Errorf("metrics %v", s.Metrics)
 	}
+	f.checkBaseline(mv, dataPath)
 	want := api.ModelLineage{
 		PipelineRun:   run.Metadata.Name,
 		DatasetURI:    fileURI(dataPath),
@@ -170,6 +172,50 @@ func (f *fixture) checkVersion(run *api.PipelineRun, dataPath string) {
 	wantJSON, _ := json.Marshal(want)
 	if string(gotJSON) != string(wantJSON) {
 		t.Errorf("lineage\n got %s\nwant %s", gotJSON, wantJSON)
+	}
+}
+
+// checkBaseline checks a version's baseline against the training data:
+// none below 10 rows, else feature x with the data's x values, in a
+// read-only copy next to the artifact whose digest the version names.
+func (f *fixture) checkBaseline(mv *api.ModelVersion, dataPath string) {
+	t := f.t
+	t.Helper()
+	b, err := os.ReadFile(dataPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var xs []float64
+	for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if i > 0 {
+			x, _, _ := strings.Cut(line, ",")
+			v, _ := strconv.ParseFloat(x, 64)
+			xs = append(xs, v)
+		}
+	}
+	s := mv.Spec
+	if len(xs) < api.MinBaselineValues {
+		if s.BaselineURI != "" || s.BaselineSHA256 != "" {
+			t.Errorf("version %s of %d rows has baseline %q", mv.Metadata.Name, len(xs), s.BaselineURI)
+		}
+		return
+	}
+	path := strings.TrimPrefix(s.BaselineURI, "file://")
+	if filepath.Dir(path) != filepath.Dir(strings.TrimPrefix(s.ArtifactURI, "file://")) || sha256File(t, path) != s.BaselineSHA256 {
+		t.Fatalf("baseline %q (sha256 %s) is not a verified copy next to the artifact %q", s.BaselineURI, s.BaselineSHA256, s.ArtifactURI)
+	}
+	if info, err := os.Stat(path); err != nil || info.Mode().Perm()&0o222 != 0 {
+		t.Errorf("baseline %s is writable or missing: %v", path, err)
+	}
+	raw, _ := os.ReadFile(path)
+	var fb api.FeatureBaseline
+	if err := json.Unmarshal(raw, &fb); err != nil {
+		t.Fatalf("baseline %s: %v", raw, err)
+	}
+	gotJSON, _ := json.Marshal(fb)
+	wantJSON, _ := json.Marshal(api.FeatureBaseline{Features: []api.BaselineFeature{{Name: "x", Values: xs}}})
+	if string(gotJSON) != string(wantJSON) {
+		t.Errorf("baseline\n got %s\nwant %s", gotJSON, wantJSON)
 	}
 }
 
@@ -253,7 +299,8 @@ func TestTrainingPipeline_EndToEnd(t *testing.T) {
 	})
 
 	t.Run("NewDataStartsRun", func(t *testing.T) {
-		more := append(append([]byte(nil), orig...), "6,13.2\n7,14.8\n"...)
+		// Ten rows: enough for train.sh to write a baseline as well.
+		more := append(append([]byte(nil), orig...), "6,13.2\n7,14.8\n8,17.1\n9,18.9\n10,21.2\n"...)
 		if err := os.WriteFile(data, more, 0o644); err != nil {
 			t.Fatal(err)
 		}

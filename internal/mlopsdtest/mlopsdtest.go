@@ -84,7 +84,9 @@ func Start(tb testing.TB, opts ...Option) *Server {
 		ReconcileInterval: 20 * time.Millisecond,
 		// Tests read the gateway's metrics from the store soon after.
 		MetricsFlushInterval: 50 * time.Millisecond,
-		Version:              "test",
+		// Alarms wait this long after a period ends for its last points.
+		MetricsIngestDelay: 500 * time.Millisecond,
+		Version:            "test",
 	}}
 	for _, o := range opts {
 		o(&cfg)

@@ -42,6 +42,8 @@ type modelVersionDataSourceModel struct {
 	Description        types.String `tfsdk:"description"`
 	ArtifactURI        types.String `tfsdk:"artifact_uri"`
 	ArtifactSHA256     types.String `tfsdk:"artifact_sha256"`
+	BaselineURI        types.String `tfsdk:"baseline_uri"`
+	BaselineSHA256     types.String `tfsdk:"baseline_sha256"`
 	Framework          types.String `tfsdk:"framework"`
 	Inputs             types.List   `tfsdk:"inputs"`
 	Outputs            types.List   `tfsdk:"outputs"`
@@ -113,6 +115,8 @@ func (d *modelVersionDataSource) Schema(_ context.Context, _ datasource.SchemaRe
 			"description":     dataSourceDescriptionAttribute(),
 			"artifact_uri":    computedString("Where the artifact lives."),
 			"artifact_sha256": computedString("SHA-256 of the artifact, as 64 lowercase hex digits."),
+			"baseline_uri":    computedString("The baseline file of the training data's feature values that drift alarms compare served inputs with; null when the version has none."),
+			"baseline_sha256": computedString("SHA-256 of the baseline file, as 64 lowercase hex digits; null when the version has no baseline."),
 			"framework":       computedString("Framework that reads the artifact."),
 			"inputs":          signatureDataSourceAttribute("inputs"),
 			"outputs":         signatureDataSourceAttribute("outputs"),
@@ -210,6 +214,8 @@ func (d *modelVersionDataSource) Read(ctx context.Context, req datasource.ReadRe
 		Description:        types.StringValue(v.Spec.Description),
 		ArtifactURI:        types.StringValue(v.Spec.ArtifactURI),
 		ArtifactSHA256:     types.StringValue(v.Spec.ArtifactSHA256),
+		BaselineURI:        stringOrNull(v.Spec.BaselineURI),
+		BaselineSHA256:     stringOrNull(v.Spec.BaselineSHA256),
 		Framework:          types.StringValue(v.Spec.Framework),
 		Inputs:             signatureFromAPI(ctx, v.Spec.Inputs, &resp.Diagnostics),
 		Outputs:            signatureFromAPI(ctx, v.Spec.Outputs, &resp.Diagnostics),

@@ -53,6 +53,8 @@ type modelVersionModel struct {
 	Description     types.String   `tfsdk:"description"`
 	ArtifactURI     types.String   `tfsdk:"artifact_uri"`
 	ArtifactSHA256  types.String   `tfsdk:"artifact_sha256"`
+	BaselineURI     types.String   `tfsdk:"baseline_uri"`
+	BaselineSHA256  types.String   `tfsdk:"baseline_sha256"`
 	Framework       types.String   `tfsdk:"framework"`
 	Inputs          types.List     `tfsdk:"inputs"`
 	Outputs         types.List     `tfsdk:"outputs"`
@@ -202,6 +204,25 @@ func (r *modelVersionResource) Schema(ctx context.Context, _ resource.SchemaRequ
 				Required:            true,
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 				Validators:          []validator.String{sha256Validator()},
+			},
+			"baseline_uri": schema.StringAttribute{
+				MarkdownDescription: "The training data's feature values, which drift alarms (`feature_drift_psi`, `feature_drift_ks`) compare the inputs an endpoint serves with: " +
+					"a local JSON file `file:///absolute/path` of the form `{\"features\": [{\"name\": \"sqft\", \"values\": [...]}, ...]}`, one feature per model input in input order, " +
+					"each with 10 to 100000 finite values. The control plane reads it at registration and refuses a file that does not match `baseline_sha256` or is not a valid baseline. " +
+					"Pipeline runs register one from a `baseline.json` in their output. Omit it for no baseline; requires `baseline_sha256`. Changing it replaces the version.",
+				Optional:      true,
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+				Validators: []validator.String{
+					stringvalidator.LengthBetween(1, 2048),
+					uriValidator("file:///var/lib/mlops/models/churn/7/baseline.json"),
+					stringvalidator.AlsoRequires(path.MatchRoot("baseline_sha256")),
+				},
+			},
+			"baseline_sha256": schema.StringAttribute{
+				MarkdownDescription: "SHA-256 of the baseline file as 64 lowercase hex digits (`filesha256()` in Terraform); requires `baseline_uri`. Changing it replaces the version.",
+				Optional:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+				Validators:          []validator.String{sha256Validator(), stringvalidator.AlsoRequires(path.MatchRoot("baseline_uri"))},
 			},
 			"framework": schema.StringAttribute{
 				MarkdownDescription: "Framework that reads the artifact, e.g. `sklearn`, `xgboost`, `pytorch`, `onnx` or `mlops-linear`. Changing it replaces the version.",
@@ -512,6 +533,8 @@ func modelVersionSameArtifact(state, plan modelVersionModel) bool {
 		{state.Model, plan.Model},
 		{state.ArtifactURI, plan.ArtifactURI},
 		{state.ArtifactSHA256, plan.ArtifactSHA256},
+		{state.BaselineURI, plan.BaselineURI},
+		{state.BaselineSHA256, plan.BaselineSHA256},
 		{state.Framework, plan.Framework},
 		{state.Inputs, plan.Inputs},
 		{state.Outputs, plan.Outputs},
@@ -538,6 +561,8 @@ func modelVersionToAPI(ctx context.Context, m modelVersionModel, diags *diag.Dia
 		Description:    m.Description.ValueString(),
 		ArtifactURI:    m.ArtifactURI.ValueString(),
 		ArtifactSHA256: m.ArtifactSHA256.ValueString(),
+		BaselineURI:    m.BaselineURI.ValueString(),
+		BaselineSHA256: m.BaselineSHA256.ValueString(),
 		Framework:      m.Framework.ValueString(),
 		Inputs:         signatureToAPI(ctx, m.Inputs, diags),
 		Outputs:        signatureToAPI(ctx, m.Outputs, diags),
@@ -587,6 +612,8 @@ func modelVersionFromAPI(ctx context.Context, v *api.ModelVersion, prior modelVe
 		Description:     types.StringValue(v.Spec.Description),
 		ArtifactURI:     types.StringValue(v.Spec.ArtifactURI),
 		ArtifactSHA256:  types.StringValue(v.Spec.ArtifactSHA256),
+		BaselineURI:     stringOrNull(v.Spec.BaselineURI),
+		BaselineSHA256:  stringOrNull(v.Spec.BaselineSHA256),
 		Framework:       types.StringValue(v.Spec.Framework),
 		Inputs:          signatureFromAPI(ctx, v.Spec.Inputs, diags),
 		Outputs:         signatureFromAPI(ctx, v.Spec.Outputs, diags),

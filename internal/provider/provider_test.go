@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
@@ -57,8 +58,9 @@ func (a *testAcc) providerConfig() string {
 // checkDestroyed fails if any resource of typ in the state still exists.
 func (a *testAcc) checkDestroyed(typ string, get func(ctx context.Context, c *client.Client, attrs map[string]string) error) func(*terraform.State) error {
 	return func(s *terraform.State) error {
-		for _, rs := range s.RootModule().Resources {
-			if rs.Type != typ {
+		for key, rs := range s.RootModule().Resources {
+			// A data source of the same type is no resource to destroy.
+			if rs.Type != typ || strings.HasPrefix(key, "data.") {
 				continue
 			}
 			err := get(context.Background(), a.client, rs.Primary.Attributes)

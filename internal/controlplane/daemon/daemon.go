@@ -98,6 +98,10 @@ type Config struct {
 	// MetricsRetention is how long metric points are kept; zero means 48h.
 	// It must cover the longest alarm window, api.MaxAlarmWindow.
 	MetricsRetention time.Duration
+	// MetricsIngestDelay is how long after a period ends alarms evaluate
+	// it, so the points of its last seconds are in; zero means
+	// reconcile.DefaultMetricsIngestDelay.
+	MetricsIngestDelay time.Duration
 }
 
 // TLS reports whether the API is served over HTTPS.
@@ -140,6 +144,9 @@ type Daemon struct {
 	httpServer *http.Server
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
+
+	// Alarms evaluates alarms and sends their notifications.
+	Alarms *reconcile.AlarmHandler
 }
 
 // New opens the store and builds the server and reconcilers, and starts
@@ -233,6 +240,11 @@ func New(cfg Config) (*Daemon, error) {
 		_ = st.Close()
 		return nil, err
 	}
+	if cfg.MetricsIngestDelay <= 0 {
+		cfg.MetricsIngestDelay = reconcile.DefaultMetricsIngestDelay
+	}
+	alarms := reconcile.NewAlarmHandler(st, reg)
+	alarms.IngestDelay = cfg.MetricsIngestDelay
 	rec := reconcile.New(reconcile.Config{
 		Store:    st,
 		Logger:   cfg.Logger.With("component", "reconciler"),
@@ -251,7 +263,9 @@ func New(cfg Config) (*Daemon, error) {
 			Layout:  runs,
 		},
 		EndpointHandler: &reconcile.EndpointHandler{Store: st, Backends: backends},
+		AlarmHandler:    alarms,
 	})
+	alarms.Wake = func() { rec.Notify(api.KindAlarm) }
 	var digests []string
 	for _, t := range cfg.Tokens {
 		sum := sha256.Sum256([]byte(t))
@@ -279,7 +293,7 @@ func New(cfg Config) (*Daemon, error) {
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
 	recorder.Start()
-	return &Daemon{cfg: cfg, Store: st, Server: srv, Reconciler: rec, Steps: steps, Backends: backends, Metrics: recorder, httpServer: httpServer}, nil
+	return &Daemon{cfg: cfg, Store: st, Server: srv, Reconciler: rec, Steps: steps, Backends: backends, Metrics: recorder, Alarms: alarms, httpServer: httpServer}, nil
 }
 
 // poolSpecs looks compute pools up in st, for step drivers that need the
@@ -444,6 +458,7 @@ func (d *Daemon) Close() error {
 	}
 	cancelSteps()
 	d.Backends.Close()
+	d.Alarms.Close()
 	if err := d.Store.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("closing database: %w", err))
 	}

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -32,11 +34,16 @@ const maxRunProbe = 100
 //     times passed while mlopsd was down;
 //   - a file watched by on_new_data changes content (its SHA-256): one run
 //     starts; the first hash seen is the baseline and starts nothing;
+//   - an alarm named in triggers.on_alarm, or one whose
+//     actions.start_pipelines names the pipeline, enters ALARM: one run
+//     starts per such transition (trigger alarm); the transitions an alarm
+//     made before the pipeline first saw it start nothing;
 //   - runs started by others (the manual-run route) are counted into
 //     status.run_count and status.last_run.
 //
 // Runs a trigger starts carry an idempotency key derived from the
-// pipeline's uid and the fire time or the hashes, so a crash between the
+// pipeline's uid and the fire time, the hashes or the alarm's uid and
+// transition, so a crash between the
 // run's create and the status write never starts a second run.
 //
 // Deleting a pipeline cancels its active runs, waits until they stopped,
@@ -116,9 +123,11 @@ func (h *PipelineHandler) Reconcile(ctx context.Context, obj *store.Object) erro
 		notes = append(notes, fmt.Sprintf("watching %d file(s) for new data", n))
 	}
 	notes = append(notes, waiting...)
-	if len(spec.Triggers.OnAlarm) > 0 {
-		notes = append(notes, fmt.Sprintf("alarm triggers %q are recorded; they fire once alarms exist", spec.Triggers.OnAlarm))
+	alarmNotes, err := h.alarmTriggers(ctx, obj, spec, &st)
+	if err != nil {
+		return err
 	}
+	notes = append(notes, alarmNotes...)
 	if len(notes) == 0 {
 		notes = append(notes, "runs start manually")
 	}
@@ -403,4 +412,79 @@ func writeStatus(ctx context.Context, s store.Store, obj *store.Object, st any) 
 func hasCode(err error, code string) bool {
 	var apiErr *api.Error
 	return errors.As(err, &apiErr) && apiErr.Code == code
+}
+
+// alarmTriggers starts one run for each transition into ALARM of the alarms
+// the pipeline watches since it last looked, and returns notes on what it
+// watches. The alarms are those of triggers.on_alarm (which need not exist
+// yet) and those whose actions.start_pipelines name the pipeline. Each
+// alarm is known by its uid, so a deleted and recreated alarm starts over.
+func (h *PipelineHandler) alarmTriggers(ctx context.Context, obj *store.Object, spec api.TrainingPipelineSpec, st *api.TrainingPipelineStatus) ([]string, error) {
+	alarms, err := listEnv(ctx, h.Store, api.KindAlarm, obj.Meta.Environment)
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]*store.Object{}
+	var watched []string
+	for _, a := range alarms {
+		byName[a.Meta.Name] = a
+		var as api.AlarmSpec
+		if err := json.Unmarshal(a.Spec, &as); err != nil {
+			return nil, fmt.Errorf("decoding spec of %s: %w", a.Ref(), err)
+		}
+		if slices.Contains(as.Actions.StartPipelines, obj.Meta.Name) {
+			watched = append(watched, a.Meta.Name)
+		}
+	}
+	var missing []string
+	for _, name := range spec.Triggers.OnAlarm {
+		if byName[name] == nil {
+			missing = append(missing, name)
+		} else if !slices.Contains(watched, name) {
+			watched = append(watched, name)
+		}
+	}
+	sort.Strings(watched)
+	seen := map[string]int64{}
+	for _, name := range watched {
+		a := byName[name]
+		var as api.AlarmStatus
+		if err := json.Unmarshal(a.Status, &as); err != nil {
+			return nil, fmt.Errorf("decoding status of %s: %w", a.Ref(), err)
+		}
+		last, known := st.AlarmTransitions[a.Meta.UID]
+		if known {
+			for _, tr := range as.History {
+				if tr.Seq <= last || tr.To != api.AlarmStateAlarm {
+					continue
+				}
+				key := fmt.Sprintf("trigger/%s/alarm/%s/%d", obj.Meta.UID, a.Meta.UID, tr.Seq)
+				if err := h.startRun(ctx, obj, spec, st, api.TriggerAlarm, key); err != nil {
+					return nil, err
+				}
+			}
+		}
+		seen[a.Meta.UID] = max(as.TransitionCount, last)
+	}
+	st.AlarmTransitions = seen
+	if len(seen) == 0 {
+		st.AlarmTransitions = nil
+	}
+	var notes []string
+	if len(watched) > 0 {
+		notes = append(notes, fmt.Sprintf("a run starts whenever alarm %s enters ALARM", quoteJoin(watched)))
+	}
+	if len(missing) > 0 {
+		notes = append(notes, fmt.Sprintf("alarm %s of triggers.on_alarm does not exist yet", quoteJoin(missing)))
+	}
+	return notes, nil
+}
+
+// quoteJoin quotes names and joins them with commas.
+func quoteJoin(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, ", ")
 }

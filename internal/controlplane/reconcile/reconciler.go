@@ -59,6 +59,9 @@ type Config struct {
 	RunHandler      Handler
 	// EndpointHandler runs model endpoints (replicas, rollouts); may be nil.
 	EndpointHandler Handler
+	// AlarmHandler evaluates alarms and sends their notifications; may be
+	// nil.
+	AlarmHandler Handler
 	// Holder, when set, names this replica in the leases it claims: every
 	// object is leased (store.Store.ClaimLeases) before a step on it, so
 	// replicas sharing one database never reconcile one object at once.
@@ -107,6 +110,8 @@ func New(cfg Config) *Reconciler {
 		api.KindModelVersion: ready,
 		api.KindModelAlias:   ready,
 	}
+	// A notification channel is in effect once stored.
+	r.handlers[api.KindNotificationChannel] = ready
 	if cfg.PipelineHandler != nil {
 		r.handlers[api.KindTrainingPipeline] = cfg.PipelineHandler
 	}
@@ -115,6 +120,9 @@ func New(cfg Config) *Reconciler {
 	}
 	if cfg.EndpointHandler != nil {
 		r.handlers[api.KindModelEndpoint] = cfg.EndpointHandler
+	}
+	if cfg.AlarmHandler != nil {
+		r.handlers[api.KindAlarm] = cfg.AlarmHandler
 	}
 	r.order = api.Kinds
 	return r
@@ -185,6 +193,9 @@ func (r *Reconciler) Pass(ctx context.Context) {
 				r.log.ErrorContext(ctx, "reconcile failed", "object", obj.Ref().String(), "err", err)
 			}
 		}
+		if o, ok := h.(PassObserver); ok {
+			o.Observed(objs)
+		}
 	}
 }
 
@@ -248,6 +259,15 @@ type Watcher interface {
 	Handler
 	// WatchAll reports whether the handler wants every object.
 	WatchAll() bool
+}
+
+// PassObserver is a Handler told, after each pass over its kind, which
+// objects the pass listed, so that it can forget what it keeps in memory
+// about the others (the metrics of a deleted alarm, say).
+type PassObserver interface {
+	Handler
+	// Observed receives the objects the pass listed, held or not.
+	Observed(objs []*store.Object)
 }
 
 // work returns the objects of kind that h is to look at in this pass.

@@ -17,7 +17,9 @@ import (
 	"strings"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/drift"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/pipeline"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/runtime"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/store"
 )
 
@@ -31,6 +33,10 @@ const (
 	// FrameworkFile optionally names the framework (one word); without it
 	// the version's framework is DefaultFramework.
 	FrameworkFile = "framework"
+	// BaselineFile optionally holds the training data's feature values
+	// (api.FeatureBaseline), which drift alarms compare the served inputs
+	// with; it becomes the version's baseline_uri.
+	BaselineFile = "baseline.json"
 	// DefaultFramework is the framework of the linear models the example
 	// pipelines fit.
 	DefaultFramework = "mlops-linear"
@@ -53,9 +59,10 @@ func failRegistration(format string, args ...any) error {
 }
 
 // register turns a successful run's output into a model version named
-// after the run, with approval pending. The artifact is copied to
-// RunLayout.ArtifactDir first, so the version points at a file no later run
-// overwrites. It returns "" when the output holds no artifact.
+// after the run, with approval pending. The artifact (and the baseline file,
+// when the run wrote one) is copied to RunLayout.ArtifactDir first, so the
+// version points at files no later run overwrites. It returns "" when the
+// output holds no artifact.
 //
 // The create carries an idempotency key derived from the run's uid, so a
 // pass that crashed after registering and before recording it finds the
@@ -101,6 +108,10 @@ func (p *runPass) register(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	baselineURI, baselineSum, err := registerBaseline(out, dir, framework, dst)
+	if err != nil {
+		return "", err
+	}
 
 	spec := api.ModelVersionSpec{
 		Model:          model,
@@ -109,6 +120,8 @@ func (p *runPass) register(ctx context.Context) (string, error) {
 		ArtifactSHA256: sum,
 		Framework:      framework,
 		Metrics:        metrics,
+		BaselineURI:    baselineURI,
+		BaselineSHA256: baselineSum,
 		Lineage: api.ModelLineage{
 			PipelineRun:   run,
 			DatasetURI:    p.st.DatasetURI,
@@ -161,6 +174,55 @@ func (p *runPass) adopt(ctx context.Context, sum string) (string, error) {
 		return run, nil
 	}
 	return "", failRegistration("model version %q already exists in environment %q and was not registered by this run; delete or rename it, then start a new run", run, env)
+}
+
+// registerBaseline copies the run's optional baseline file next to the
+// artifact, immutably, checks the copy (a valid api.FeatureBaseline, and for
+// mlops-linear artifacts one feature per model input) and returns its
+// file:// URI and SHA-256; "" when the run wrote none. The copy is what is
+// checked, so a file changed after the check cannot slip in.
+func registerBaseline(out, dir, framework, artifact string) (string, string, error) {
+	src := filepath.Join(out, BaselineFile)
+	info, err := os.Stat(src)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", "", nil
+	}
+	if err != nil {
+		return "", "", failRegistration("reading %s: %v", BaselineFile, err)
+	}
+	if !info.Mode().IsRegular() {
+		return "", "", failRegistration("%s is not a regular file", BaselineFile)
+	}
+	if info.Size() > drift.MaxBaselineFileBytes {
+		return "", "", failRegistration("%s is %d bytes; write at most %d (a sample of the training values is enough)", BaselineFile, info.Size(), drift.MaxBaselineFileBytes)
+	}
+	dst, err := filepath.Abs(filepath.Join(dir, BaselineFile))
+	if err != nil {
+		return "", "", err
+	}
+	sum, err := copyImmutable(src, dst)
+	if err != nil {
+		return "", "", err
+	}
+	fb, _, err := drift.ReadFile(dst, sum)
+	if err != nil {
+		return "", "", failRegistration("%s is not valid: %s; fix what the training step writes (one feature per model input, in input order) or leave %s out", BaselineFile, strings.TrimPrefix(err.Error(), dst+": "), BaselineFile)
+	}
+	if framework == DefaultFramework {
+		b, err := os.ReadFile(artifact)
+		if err != nil {
+			return "", "", err
+		}
+		m, err := runtime.ParseLinearModel(b)
+		if err != nil {
+			return "", "", failRegistration("%s: %v", ArtifactFile, err)
+		}
+		if len(fb.Features) != len(m.Weights) {
+			return "", "", failRegistration("%s has %d features, but the %s model in %s has %d inputs; write one feature per model input, in input order",
+				BaselineFile, len(fb.Features), framework, ArtifactFile, len(m.Weights))
+		}
+	}
+	return (&url.URL{Scheme: "file", Path: dst}).String(), sum, nil
 }
 
 // readMetrics reads a flat JSON object of numbers into decimal strings,

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/drift"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/pipeline"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/store"
 )
 
@@ -113,13 +115,18 @@ func modelHasNoDependents(ctx context.Context, v store.View, obj *store.Object) 
 
 func modelVersionKind() *kind[api.ModelVersionSpec] {
 	return &kind[api.ModelVersionSpec]{
-		name:        api.KindModelVersion,
-		validate:    validateModelVersion,
-		immutable:   modelVersionImmutable,
-		crossCheck:  modelVersionModelCheck,
-		parentOf:    func(s *api.ModelVersionSpec) string { return api.KindModel + "/" + s.Model },
-		admitCreate: verifyLocalArtifact,
-		mergeOwned:  mergeApproval,
+		name:       api.KindModelVersion,
+		validate:   validateModelVersion,
+		immutable:  modelVersionImmutable,
+		crossCheck: modelVersionModelCheck,
+		parentOf:   func(s *api.ModelVersionSpec) string { return api.KindModel + "/" + s.Model },
+		admitCreate: func(ctx context.Context, s *api.ModelVersionSpec) error {
+			if err := verifyLocalArtifact(ctx, s); err != nil {
+				return err
+			}
+			return verifyBaseline(s)
+		},
+		mergeOwned: mergeApproval,
 		deleteCheck: func(ctx context.Context, v store.View, obj *store.Object) error {
 			if err := modelVersionNotAliased(ctx, v, obj); err != nil {
 				return err
@@ -204,6 +211,9 @@ func validateModelVersion(s *api.ModelVersionSpec) error {
 		return err
 	}
 	if err := validateLineage("spec.lineage", s.Lineage); err != nil {
+		return err
+	}
+	if err := validateBaselineRef(s); err != nil {
 		return err
 	}
 	if s.Approval.Status == "" {
@@ -331,6 +341,8 @@ func modelVersionImmutable(old, s *api.ModelVersionSpec) error {
 		{"spec.outputs", old.Outputs, s.Outputs, false},
 		{"spec.metrics", old.Metrics, s.Metrics, false},
 		{"spec.lineage", old.Lineage, s.Lineage, false},
+		{"spec.baseline_uri", old.BaselineURI, s.BaselineURI, true},
+		{"spec.baseline_sha256", old.BaselineSHA256, s.BaselineSHA256, true},
 	} {
 		if sameJSON(f.old, f.new) {
 			continue
@@ -432,6 +444,57 @@ func verifyLocalArtifact(ctx context.Context, s *api.ModelVersionSpec) error {
 		return api.Errorf(api.EINVALID, "spec.artifact_sha256",
 			"artifact %s has SHA-256 %s, but artifact_sha256 is %s; the file changed or the digest is wrong: set artifact_sha256 to the file's digest (sha256sum %s) or restore the file",
 			u.Path, got, s.ArtifactSHA256, u.Path)
+	}
+	return nil
+}
+
+// validateBaselineRef checks the baseline fields on their own: both or
+// neither, a file:// URI and a digest.
+func validateBaselineRef(s *api.ModelVersionSpec) error {
+	switch {
+	case s.BaselineURI == "" && s.BaselineSHA256 == "":
+		return nil
+	case s.BaselineURI == "":
+		return api.NewError(api.EINVALID, "spec.baseline_uri", "baseline_sha256 is set but baseline_uri is not; set both (the baseline file and its SHA-256) or neither")
+	case s.BaselineSHA256 == "":
+		return api.NewError(api.EINVALID, "spec.baseline_sha256", "baseline_uri needs baseline_sha256: the baseline file's SHA-256 as 64 lowercase hex digits (sha256sum prints it)")
+	}
+	if err := validateURI("spec.baseline_uri", s.BaselineURI, true, "file:///models/churn/3/baseline.json"); err != nil {
+		return err
+	}
+	if _, err := pipeline.FilePath(s.BaselineURI); err != nil {
+		return api.Errorf(api.EINVALID, "spec.baseline_uri", "%v; drift alarms read the baseline from the control plane's disk", err)
+	}
+	if !sha256RE.MatchString(s.BaselineSHA256) {
+		return api.Errorf(api.EINVALID, "spec.baseline_sha256", "%q is not a SHA-256 digest; use 64 lowercase hex digits, as sha256sum prints them", s.BaselineSHA256)
+	}
+	return nil
+}
+
+// verifyBaseline checks, when a version is registered, that its baseline
+// file exists on the control plane's host, has the declared SHA-256 and is
+// a valid api.FeatureBaseline, with one feature per declared input.
+func verifyBaseline(s *api.ModelVersionSpec) error {
+	if s.BaselineURI == "" {
+		return nil
+	}
+	path, err := pipeline.FilePath(s.BaselineURI)
+	if err != nil {
+		return api.Errorf(api.EINVALID, "spec.baseline_uri", "%v", err)
+	}
+	fb, got, err := drift.ReadFile(path, s.BaselineSHA256)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return api.Errorf(api.EINVALID, "spec.baseline_uri", "baseline %s does not exist on the control plane's host; upload it first or fix the path", path)
+	case errors.Is(err, drift.ErrDigest):
+		return api.Errorf(api.EINVALID, "spec.baseline_sha256",
+			"baseline %s has SHA-256 %s, but baseline_sha256 is %s; the file changed or the digest is wrong: set baseline_sha256 to the file's digest (sha256sum %s) or restore the file",
+			path, got, s.BaselineSHA256, path)
+	case err != nil:
+		return api.Errorf(api.EINVALID, "spec.baseline_uri", "baseline %s is not valid: %s; write one feature per model input, in input order, each with %d to %d training values", path, strings.TrimPrefix(err.Error(), path+": "), api.MinBaselineValues, api.MaxBaselineValues)
+	}
+	if len(s.Inputs) > 0 && len(fb.Features) != len(s.Inputs) {
+		return api.Errorf(api.EINVALID, "spec.baseline_uri", "baseline %s has %d features, but the version declares %d inputs; write one feature per input, in input order", path, len(fb.Features), len(s.Inputs))
 	}
 	return nil
 }

@@ -80,6 +80,13 @@ func TestRBAC_Matrix(t *testing.T) {
 	pushMetrics := call{http.MethodPost, "/v1/environments/dev/metrics", datapoints}
 	pushMetricsProd := call{http.MethodPost, "/v1/environments/prod/metrics", datapoints}
 	predictMissing := call{http.MethodPost, objPath("dev", api.KindModelEndpoint, "missing") + ":predict", api.PredictRequest{Inputs: []float64{1}}}
+	listAlarms := call{http.MethodGet, objPath("dev", api.KindAlarm, ""), nil}
+	getAlarmProd := call{http.MethodGet, objPath("prod", api.KindAlarm, "missing"), nil}
+	createAlarm := call{http.MethodPost, objPath("dev", api.KindAlarm, ""), api.CreateAlarmRequest{Name: "a", Spec: api.AlarmSpec{
+		Metric: api.AlarmMetricCustom, MetricName: "accuracy", Comparison: api.ComparisonLessThan, Threshold: "0.8", PeriodSeconds: 60, EvaluationPeriods: 1}}}
+	listChannels := call{http.MethodGet, objPath("dev", api.KindNotificationChannel, ""), nil}
+	createChannel := call{http.MethodPost, objPath("dev", api.KindNotificationChannel, ""), api.CreateNotificationChannelRequest{Name: "ops", Spec: api.NotificationChannelSpec{
+		Type: api.ChannelWebhook, URL: "https://hooks.example.com/x"}}}
 
 	const F = http.StatusForbidden
 	for _, tc := range []struct {
@@ -89,6 +96,7 @@ func TestRBAC_Matrix(t *testing.T) {
 	}{
 		{"nobody", listPools, F},
 		{"nobody", getEnv, F},
+		{"nobody", listAlarms, F},
 		{"viewer", listPools, http.StatusOK},
 		{"viewer", getMissing, http.StatusNotFound},
 		// 403 before 404: the caller learns nothing about names in prod.
@@ -123,6 +131,14 @@ func TestRBAC_Matrix(t *testing.T) {
 		{"admin", listSAs, http.StatusOK},
 		{"admin", auditAll, http.StatusOK},
 		{"admin", getMissingProd, http.StatusNotFound},
+		{"viewer", listAlarms, http.StatusOK},
+		{"viewer", listChannels, http.StatusOK},
+		{"viewer", getAlarmProd, F},
+		{"viewer", createAlarm, F},
+		{"viewer", createChannel, F},
+		{"invoker", createAlarm, F},
+		{"editor", createAlarm, http.StatusCreated},
+		{"editor", createChannel, http.StatusCreated},
 	} {
 		cl := admin
 		if tc.who != "admin" {

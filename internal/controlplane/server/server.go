@@ -104,6 +104,8 @@ func New(cfg Config) *Server {
 		api.KindRoleBinding:      roleBindingKind(),
 		api.KindModelEndpoint:    modelEndpointKind(),
 	}
+	s.kinds[api.KindNotificationChannel] = notificationChannelKind()
+	s.kinds[api.KindAlarm] = alarmKind()
 	s.routes()
 	return s
 }
