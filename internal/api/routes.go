@@ -67,6 +67,10 @@ var kindTypeTable = []kindTypes{
 	{KindServiceAccount, "ServiceAccount", "ServiceAccounts", CreateServiceAccountRequest{}, UpdateServiceAccountRequest{}, ServiceAccount{}, ServiceAccountList{}},
 	{KindRoleBinding, "RoleBinding", "RoleBindings", CreateRoleBindingRequest{}, UpdateRoleBindingRequest{}, RoleBinding{}, RoleBindingList{}},
 	{KindModelEndpoint, "ModelEndpoint", "ModelEndpoints", CreateModelEndpointRequest{}, UpdateModelEndpointRequest{}, ModelEndpoint{}, ModelEndpointList{}},
+	{KindBatchInferenceJob, "BatchInferenceJob", "BatchInferenceJobs", CreateBatchInferenceJobRequest{}, UpdateBatchInferenceJobRequest{}, BatchInferenceJob{}, BatchInferenceJobList{}},
+	// Like pipeline runs, batch inference runs are started and cancelled by
+	// routes of their own (batchInferenceRoutes).
+	{KindBatchInferenceRun, "BatchInferenceRun", "BatchInferenceRuns", nil, nil, BatchInferenceRun{}, BatchInferenceRunList{}},
 }
 
 // auditQueryParams are the filters of GET /v1/audit.
@@ -125,6 +129,7 @@ func buildRoutes() []Route {
 		rs = append(rs, del)
 	}
 	rs = append(rs, pipelineRunRoutes...)
+	rs = append(rs, batchInferenceRoutes...)
 	rs = append(rs, Route{Method: http.MethodPost, Path: "/v1/service-accounts/{name}/tokens", OperationID: OpIDIssueServiceAccountToken,
 		Summary: "Issue a bearer token for the service account (mlopsd -auth on); the token is in this response only.",
 		Request: IssueTokenRequest{}, Response: IssuedToken{}, Status: http.StatusCreated})
