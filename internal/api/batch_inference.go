@@ -75,8 +75,13 @@ type BatchInferenceJobStatus struct {
 	RunCount int64 `json:"run_count"`
 	// NextScheduledAt is when Schedule fires next.
 	NextScheduledAt *time.Time `json:"next_scheduled_at,omitempty"`
-	// InputSHA256 is the last seen content hash of the input.
+	// InputSHA256 is the last seen content hash of the input (with
+	// on_new_data), as batch runs report it: the file's SHA-256, or the
+	// folder's digest (BatchRunSummary.InputSHA256).
 	InputSHA256 string `json:"input_sha256,omitempty"`
+	// InputURI is the input InputSHA256 belongs to: when spec.input_uri
+	// changes, the new input's first digest is its baseline, not a change.
+	InputURI string `json:"input_uri,omitempty"`
 }
 
 // BatchInferenceJob scores datasets with a model version.

@@ -59,6 +59,10 @@ type Config struct {
 	RunHandler      Handler
 	// EndpointHandler runs model endpoints (replicas, rollouts); may be nil.
 	EndpointHandler Handler
+	// BatchJobHandler watches batch inference jobs (triggers, teardown);
+	// BatchRunHandler runs batch inference runs. Either may be nil.
+	BatchJobHandler Handler
+	BatchRunHandler Handler
 	// Holder, when set, names this replica in the leases it claims: every
 	// object is leased (store.Store.ClaimLeases) before a step on it, so
 	// replicas sharing one database never reconcile one object at once.
@@ -115,6 +119,12 @@ func New(cfg Config) *Reconciler {
 	}
 	if cfg.EndpointHandler != nil {
 		r.handlers[api.KindModelEndpoint] = cfg.EndpointHandler
+	}
+	if cfg.BatchJobHandler != nil {
+		r.handlers[api.KindBatchInferenceJob] = cfg.BatchJobHandler
+	}
+	if cfg.BatchRunHandler != nil {
+		r.handlers[api.KindBatchInferenceRun] = cfg.BatchRunHandler
 	}
 	r.order = api.Kinds
 	return r
