@@ -48,7 +48,9 @@ func batchJobSpec(in, out string) api.BatchInferenceJobSpec {
 	return api.BatchInferenceJobSpec{Model: "churn", Alias: "champion", ComputePool: "cpu", InputURI: "file://" + in, OutputURI: "file://" + out}
 }
 
-func batchRunsPath(job string) string { return objPath("dev", api.KindBatchInferenceJob, job) + "/runs" }
+func batchRunsPath(job string) string {
+	return objPath("dev", api.KindBatchInferenceJob, job) + "/runs"
+}
 
 func waitBatchRun(c *apiClient, name string) api.BatchInferenceRun {
 	c.tb.Helper()
