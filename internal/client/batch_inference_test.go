@@ -23,10 +23,10 @@ func TestMethods_BatchInference(t *testing.T) {
 		mu.Lock()
 		last = seen{r.Method, r.URL.EscapedPath(), r.URL.RawQuery, r.Header.Get(api.HeaderIdempotencyKey), string(body[:n])}
 		mu.Unlock()
-		switch {
-		case r.Method == http.MethodDelete:
+		switch r.Method {
+		case http.MethodDelete:
 			w.WriteHeader(http.StatusNoContent)
-		case r.Method == http.MethodPost:
+		case http.MethodPost:
 			w.WriteHeader(http.StatusCreated)
 			_, _ = w.Write([]byte(`{"metadata":{"name":"x"},"spec":{"model_version":"v1"},"status":{"summary":{"rows_total":3}}}`))
 		default:

@@ -340,12 +340,12 @@ func (s *scorer) scoreJSONL(ctx context.Context, name string, r io.Reader, w io.
 	var buf []byte
 	var lineNo int64
 	for {
-		line, tooLong, err := readLine(br, buf[:0])
+		line, tooLong, rerr := readLine(br, buf[:0])
 		buf = line
-		if err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("%s: %w", name, err)
+		atEOF := errors.Is(rerr, io.EOF)
+		if rerr != nil && !atEOF {
+			return fmt.Errorf("%s: %w", name, rerr)
 		}
-		atEOF := err != nil
 		if len(line) == 0 && atEOF {
 			return nil
 		}
