@@ -184,7 +184,7 @@ func (s *scorer) scoreFile(ctx context.Context, f InputFile) (api.BatchFileSumma
 	defer in.Close()
 	h := sha256.New()
 	r := io.TeeReader(in, h)
-	out, err := os.CreateTemp(s.o.Output, tempPrefix+f.Name+"-*")
+	out, err := createTemp(s.o.Output, f.Name)
 	if err != nil {
 		return fs, fmt.Errorf("creating a predictions file: %w", err)
 	}
@@ -517,7 +517,7 @@ func writeSummary(dir string, sum *api.BatchRunSummary) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, tempPrefix+SummaryFile+"-*")
+	f, err := createTemp(dir, SummaryFile)
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", SummaryFile, err)
 	}
@@ -537,6 +537,21 @@ func writeSummary(dir string, sum *api.BatchRunSummary) error {
 	}
 	syncDir(dir)
 	return nil
+}
+
+// createTemp creates the hidden temporary file that becomes dir/name,
+// readable by all as the files of a run's output are meant to be read.
+func createTemp(dir, name string) (*os.File, error) {
+	f, err := os.CreateTemp(dir, tempPrefix+name+"-*")
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		_ = os.Remove(f.Name())
+		return nil, err
+	}
+	return f, nil
 }
 
 // ReadSummary reads the summary.json of a run's output folder.

@@ -20,7 +20,7 @@ import (
 )
 
 // writeFile writes content to dir/name and returns the path.
-func writeFile(t *testing.T, dir, name, content string) string {
+func writeFile(t testing.TB, dir, name, content string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
@@ -136,6 +136,11 @@ func TestScore_CSV(t *testing.T) {
 	}
 	if names := listNames(t, o.Output); strings.Join(names, " ") != "houses.csv summary.json" {
 		t.Errorf("output folder holds %q", names)
+	}
+	for _, name := range []string{"houses.csv", "summary.json"} {
+		if info, err := os.Stat(filepath.Join(o.Output, name)); err != nil || info.Mode().Perm() != 0o644 {
+			t.Errorf("%s: %v, %v; want mode 0644", name, info.Mode(), err)
+		}
 	}
 }
 
