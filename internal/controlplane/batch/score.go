@@ -80,6 +80,10 @@ func Score(ctx context.Context, o Options) (*api.BatchRunSummary, error) {
 	removeTemps(o.Output)
 	s := &scorer{o: o, sum: &api.BatchRunSummary{ModelVersion: o.ModelVersion, Files: []api.BatchFileSummary{}}}
 	err := s.run(ctx)
+	if err != nil && ctx.Err() != nil {
+		// SIGTERM: the run was cancelled, or its step timed out.
+		err = fmt.Errorf("stopped before scoring finished (%v); no predictions were kept", ctx.Err())
+	}
 	if err != nil {
 		s.discard()
 		s.sum.Message = err.Error()

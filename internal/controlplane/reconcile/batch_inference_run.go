@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
@@ -316,7 +317,13 @@ func (p *batchRunPass) failed(ctx context.Context) error {
 	if sum, err := batch.ReadSummary(p.out); err == nil {
 		p.record(sum)
 		if sum.Message != "" {
-			return p.finish(ctx, api.PhaseFailed, "ScoringFailed", sum.Message)
+			msg := sum.Message
+			// The scorer exits 1 on its own failures; anything else (a
+			// timeout, a signal) is said first.
+			if !strings.HasPrefix(s.Message, "exit code ") {
+				msg = fmt.Sprintf("the scoring step failed (%s): %s", s.Message, msg)
+			}
+			return p.finish(ctx, api.PhaseFailed, "ScoringFailed", msg)
 		}
 	}
 	return p.finish(ctx, api.PhaseFailed, "StepFailed", fmt.Sprintf("the scoring step failed (%s) after %d attempt(s)%s", s.Message, s.Attempts, p.logTail()))

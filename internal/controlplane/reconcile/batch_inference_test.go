@@ -397,6 +397,22 @@ func TestBatchRun_CancelAndDelete(t *testing.T) {
 	}
 }
 
+// TestBatchRun_Timeout stops a scoring step at the job's timeout and says
+// so.
+func TestBatchRun_Timeout(t *testing.T) {
+	f := newBatchFixture(t, 2)
+	f.put("in.csv", "a,b\n1,2\n")
+	spec := f.spec()
+	spec.TimeoutSeconds = 1
+	f.createJob("score", spec)
+	f.rec.Pass(f.ctx)
+	f.makeSlow()
+	r := f.finishRun(f.startManual("score"))
+	if r.Status.Phase != api.PhaseFailed || !strings.Contains(r.Status.Message, "timed out after 1s") {
+		t.Fatalf("run %s: %s", r.Status.Phase, r.Status.Message)
+	}
+}
+
 // TestBatchRun_SharesPoolCapacity waits for room in the pool when pipeline
 // steps take it all.
 func TestBatchRun_SharesPoolCapacity(t *testing.T) {
