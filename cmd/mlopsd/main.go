@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/batch"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/daemon"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/reconcile"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/runtime"
@@ -107,7 +108,7 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q; mlopsd takes only flags (see mlopsd -h), the word version, or a command: runs start, runs list, runs get, runs logs, audit verify, audit export", fs.Arg(0))
+		return fmt.Errorf("unexpected argument %q; mlopsd takes only flags (see mlopsd -h), the word version, or a command: runs start, runs list, runs get, runs logs, batch start, batch list, batch get, audit verify, audit export", fs.Arg(0))
 	}
 	if err := m.LogLevel.UnmarshalText([]byte(*level)); err != nil {
 		return fmt.Errorf("-log-level %q: use debug, info, warn or error", *level)
@@ -178,6 +179,12 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 			return fmt.Errorf("-bootstrap-token-file %s is empty; write the admin token into it", *bootstrapFile)
 		}
 	}
+	// Batch inference runs score with this very executable (mlopsd
+	// batch-score), so that scorer and control plane are one version.
+	var scorer []string
+	if exe, err := os.Executable(); err == nil {
+		scorer = []string{exe}
+	}
 	m.Config = daemon.Config{
 		Addr:                 *addr,
 		DataPath:             *data,
@@ -198,6 +205,7 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 		TLSKeyFile:           *tlsKey,
 		MetricsFlushInterval: *metricsFlush,
 		MetricsRetention:     *metricsRetention,
+		BatchScorer:          scorer,
 	}
 	m.Config.MetricsIngestDelay = *ingestDelay
 	return nil
@@ -290,6 +298,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	}
 	if len(args) > 0 && args[0] == runtime.ServeModelCommand {
 		return serveModelCommand(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "batch" {
+		return batchCommand(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == batch.ScoreCommand {
+		return batchScoreCommand(ctx, args[1:], stdout, stderr)
 	}
 	var m Main
 	if err := m.ParseFlags(args, stderr); err != nil {

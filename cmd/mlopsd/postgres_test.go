@@ -9,7 +9,9 @@ import (
 	"testing"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/batch"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/runtime"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/mlopsdtest"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/pgtest"
 )
 
@@ -19,6 +21,14 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == runtime.ServeModelCommand {
 		serveModelMain()
 	}
+	// Batch inference runs start this binary again as their scorer: be
+	// mlopsd batch-score then, through mlopsd's own main (serveModelMain
+	// runs it with the arguments given). Otherwise make it the scorer of
+	// the control planes the tests start.
+	if len(os.Args) > 1 && os.Args[1] == batch.ScoreCommand {
+		serveModelMain()
+	}
+	mlopsdtest.ServeBatchScorer()
 	pgtest.Main(m)
 }
 

@@ -50,6 +50,8 @@ type BatchInferenceJobSpec struct {
 	// MaxFailedRowsPercent is the share of rows, 0..100, that may fail to
 	// score (unparsable, wrong number of inputs) before the run fails.
 	MaxFailedRowsPercent int64 `json:"max_failed_rows_percent"`
+	// TimeoutSeconds bounds one scoring attempt, 1..604800; 0 means 3600.
+	TimeoutSeconds int64 `json:"timeout_seconds"`
 	// Triggers say when runs start besides manual runs.
 	Triggers BatchTriggers `json:"triggers"`
 }
@@ -73,8 +75,13 @@ type BatchInferenceJobStatus struct {
 	RunCount int64 `json:"run_count"`
 	// NextScheduledAt is when Schedule fires next.
 	NextScheduledAt *time.Time `json:"next_scheduled_at,omitempty"`
-	// InputSHA256 is the last seen content hash of the input.
+	// InputSHA256 is the last seen content hash of the input (with
+	// on_new_data), as batch runs report it: the file's SHA-256, or the
+	// folder's digest (BatchRunSummary.InputSHA256).
 	InputSHA256 string `json:"input_sha256,omitempty"`
+	// InputURI is the input InputSHA256 belongs to: when spec.input_uri
+	// changes, the new input's first digest is its baseline, not a change.
+	InputURI string `json:"input_uri,omitempty"`
 }
 
 // BatchInferenceJob scores datasets with a model version.
@@ -135,12 +142,22 @@ type BatchInferenceRunStatus struct {
 	Summary *BatchRunSummary `json:"summary,omitempty"`
 }
 
-// BatchRunSummary is summary.json of a batch inference run.
+// BatchRunSummary is summary.json of a batch inference run. The scoring
+// step writes it last, also when the run fails, so its presence means the
+// step finished; the predictions files are in place only when Message is
+// empty.
 type BatchRunSummary struct {
 	ModelVersion string `json:"model_version"`
-	RowsTotal    int64  `json:"rows_total"`
-	RowsScored   int64  `json:"rows_scored"`
-	RowsFailed   int64  `json:"rows_failed"`
+	// InputSHA256 is the digest of the input as scored: the file's
+	// SHA-256, or for a folder the SHA-256 of the lines "<sha256>  <name>"
+	// of its scored files in name order (what sha256sum prints).
+	InputSHA256 string `json:"input_sha256,omitempty"`
+	RowsTotal   int64  `json:"rows_total"`
+	RowsScored  int64  `json:"rows_scored"`
+	RowsFailed  int64  `json:"rows_failed"`
+	// Message says why the step failed (too many failed rows, an input
+	// that cannot be read, an artifact that changed); empty on success.
+	Message string `json:"message,omitempty"`
 	// Errors are the first failed rows, at most MaxBatchRowErrors.
 	Errors []BatchRowError `json:"errors,omitempty"`
 	// Files are the input files scored and the prediction files written.

@@ -29,7 +29,8 @@ func ClusterScoped(kind string) bool {
 }
 
 // Kinds lists every kind the API serves, environments first.
-var Kinds = []string{KindEnvironment, KindComputePool, KindFeatureStore, KindFeatureGroup, KindModel, KindModelVersion, KindModelAlias, KindTrainingPipeline, KindPipelineRun, KindServiceAccount, KindRoleBinding, KindModelEndpoint, KindNotificationChannel, KindAlarm}
+var Kinds = []string{KindEnvironment, KindComputePool, KindFeatureStore, KindFeatureGroup, KindModel, KindModelVersion, KindModelAlias, KindTrainingPipeline, KindPipelineRun, KindServiceAccount, KindRoleBinding, KindModelEndpoint,
+	KindNotificationChannel, KindAlarm, KindBatchInferenceJob, KindBatchInferenceRun}
 
 // Header names used by the API.
 const (

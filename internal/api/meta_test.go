@@ -63,19 +63,20 @@ func TestRoutes(t *testing.T) {
 			t.Errorf("%s success status %d", rt.OperationID, rt.Status)
 		}
 	}
-	// Every kind has the five operations, but pipeline runs, which are
-	// started and cancelled by routes of their own and never written
-	// through the generic create and update.
+	// Every kind has the five operations, but pipeline and batch inference
+	// runs, which are started and cancelled by routes of their own and
+	// never written through the generic create and update.
 	for _, k := range api.Kinds {
+		runs := k == api.KindPipelineRun || k == api.KindBatchInferenceRun
 		n, want := 0, 5
-		if k == api.KindPipelineRun {
+		if runs {
 			want = 3
 		}
 		for _, rt := range api.Routes {
 			if rt.Kind == k {
 				n++
-				if k == api.KindPipelineRun && (rt.Op == api.OpCreate || rt.Op == api.OpUpdate) {
-					t.Errorf("pipeline runs have a %s route", rt.Op)
+				if runs && (rt.Op == api.OpCreate || rt.Op == api.OpUpdate) {
+					t.Errorf("%s have a %s route", k, rt.Op)
 				}
 			}
 		}
@@ -83,7 +84,8 @@ func TestRoutes(t *testing.T) {
 			t.Errorf("kind %s has %d routes, want %d", k, n, want)
 		}
 	}
-	for _, id := range []string{api.OpIDStartPipelineRun, api.OpIDCancelPipelineRun, api.OpIDGetPipelineRunLogs} {
+	for _, id := range []string{api.OpIDStartPipelineRun, api.OpIDCancelPipelineRun, api.OpIDGetPipelineRunLogs,
+		api.OpIDStartBatchInferenceRun, api.OpIDCancelBatchInferenceRun} {
 		if !ops[id] {
 			t.Errorf("no route %s", id)
 		}

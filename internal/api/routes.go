@@ -75,6 +75,10 @@ var kindTypeTable = []kindTypes{
 	{KindModelEndpoint, "ModelEndpoint", "ModelEndpoints", CreateModelEndpointRequest{}, UpdateModelEndpointRequest{}, ModelEndpoint{}, ModelEndpointList{}},
 	{KindNotificationChannel, "NotificationChannel", "NotificationChannels", CreateNotificationChannelRequest{}, UpdateNotificationChannelRequest{}, NotificationChannel{}, NotificationChannelList{}},
 	{KindAlarm, "Alarm", "Alarms", CreateAlarmRequest{}, UpdateAlarmRequest{}, Alarm{}, AlarmList{}},
+	{KindBatchInferenceJob, "BatchInferenceJob", "BatchInferenceJobs", CreateBatchInferenceJobRequest{}, UpdateBatchInferenceJobRequest{}, BatchInferenceJob{}, BatchInferenceJobList{}},
+	// Like pipeline runs, batch inference runs are started and cancelled by
+	// routes of their own (batchInferenceRoutes).
+	{KindBatchInferenceRun, "BatchInferenceRun", "BatchInferenceRuns", nil, nil, BatchInferenceRun{}, BatchInferenceRunList{}},
 }
 
 // auditQueryParams are the filters of GET /v1/audit.
@@ -133,6 +137,7 @@ func buildRoutes() []Route {
 		rs = append(rs, del)
 	}
 	rs = append(rs, pipelineRunRoutes...)
+	rs = append(rs, batchInferenceRoutes...)
 	rs = append(rs, Route{Method: http.MethodPost, Path: "/v1/service-accounts/{name}/tokens", OperationID: OpIDIssueServiceAccountToken,
 		Summary: "Issue a bearer token for the service account (mlopsd -auth on); the token is in this response only.",
 		Request: IssueTokenRequest{}, Response: IssuedToken{}, Status: http.StatusCreated})

@@ -6,16 +6,48 @@
 package mlopsdtest
 
 import (
+	"context"
 	"crypto/tls"
 	"encoding/pem"
+	"fmt"
 	"net/http/httptest"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/batch"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/daemon"
 )
+
+// scorer is this test binary when ServeBatchScorer made it a batch scorer.
+var scorer []string
+
+// ServeBatchScorer makes this test binary the batch scorer of the control
+// planes Start runs; call it first in TestMain. Batch inference runs start
+// their scoring step as "<scorer> batch-score ...", which mlopsd does with
+// its own executable: in a test that executable is the test binary, so
+// when the binary was started that way, ServeBatchScorer scores as mlopsd
+// batch-score does and exits. Otherwise it returns, and Start's control
+// planes start batch runs with this binary. Without it their batch runs
+// fail with reason NoScorer, rather than start the tests again.
+func ServeBatchScorer() {
+	if len(os.Args) > 1 && os.Args[1] == batch.ScoreCommand {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err := batch.Command(ctx, os.Args[2:], os.Stdout, os.Stderr)
+		stop()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "mlopsd:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	if exe, err := os.Executable(); err == nil {
+		scorer = []string{exe}
+	}
+}
 
 // Server is a running test control plane.
 type Server struct {
@@ -87,6 +119,7 @@ func Start(tb testing.TB, opts ...Option) *Server {
 		// Alarms wait this long after a period ends for its last points.
 		MetricsIngestDelay: 500 * time.Millisecond,
 		Version:            "test",
+		BatchScorer:        scorer,
 	}}
 	for _, o := range opts {
 		o(&cfg)

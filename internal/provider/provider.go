@@ -182,6 +182,7 @@ func (p *mlopsProvider) Resources(_ context.Context) []func() resource.Resource 
 		NewServiceAccountResource,
 		NewRoleBindingResource,
 		NewModelEndpointResource,
+		NewBatchInferenceJobResource,
 	}
 }
 
@@ -202,6 +203,7 @@ func (p *mlopsProvider) DataSources(_ context.Context) []func() datasource.DataS
 		NewPipelineRunDataSource,
 		NewAuditRecordsDataSource,
 		NewModelEndpointDataSource,
+		NewBatchInferenceRunDataSource,
 	}
 }
 

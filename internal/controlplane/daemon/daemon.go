@@ -102,6 +102,12 @@ type Config struct {
 	// it, so the points of its last seconds are in; zero means
 	// reconcile.DefaultMetricsIngestDelay.
 	MetricsIngestDelay time.Duration
+	// BatchScorer is the program, and any leading arguments, that batch
+	// inference runs start with "batch-score ..." appended: mlopsd's own
+	// executable (cmd/mlopsd sets it). Empty makes batch runs fail with
+	// reason NoScorer, since an embedding program (a test binary) is no
+	// scorer unless it says so (mlopsdtest.ServeBatchScorer).
+	BatchScorer []string
 }
 
 // TLS reports whether the API is served over HTTPS.
@@ -137,6 +143,9 @@ type Daemon struct {
 	Reconciler *reconcile.Reconciler
 	// Steps runs the steps of pipeline runs on local pools.
 	Steps *runtime.LocalSteps
+	// BatchSteps runs the scoring steps of batch inference runs on local
+	// pools, in a directory tree of their own (<runs>/_batch).
+	BatchSteps *runtime.LocalSteps
 	// Backends runs the model endpoints' replicas.
 	Backends runtime.ModelBackends
 	// Metrics writes the prediction gateway's metrics to the store.
@@ -203,6 +212,12 @@ func New(cfg Config) (*Daemon, error) {
 	steps := runtime.NewLocalSteps(runs)
 	poolDrivers := runtime.PoolDrivers{api.DriverLocal: &runtime.Local{MaxNodesPerPool: cfg.LocalMaxNodesPerPool}}
 	stepDrivers := map[string]runtime.StepDriver{api.DriverLocal: steps}
+	// Batch runs are named like pipeline runs (<name>-<n>), so their
+	// directories live in a tree of their own; "_batch" is no environment
+	// name.
+	batchRuns := runtime.RunLayout{Root: filepath.Join(cfg.RunsDir, "_batch")}
+	batchSteps := runtime.NewLocalSteps(batchRuns)
+	batchDrivers := map[string]runtime.StepDriver{api.DriverLocal: batchSteps}
 	if cfg.SlurmConf != "" {
 		if _, err := os.Stat(cfg.SlurmConf); err != nil {
 			_ = st.Close()
@@ -211,6 +226,7 @@ func New(cfg Config) (*Daemon, error) {
 		slurm := &runtime.Slurm{Conf: cfg.SlurmConf}
 		poolDrivers[api.DriverSlurm] = &runtime.SlurmPool{Slurm: slurm}
 		stepDrivers[api.DriverSlurm] = &runtime.SlurmSteps{Slurm: slurm, Layout: runs, Pools: poolSpecs(st)}
+		batchDrivers[api.DriverSlurm] = &runtime.SlurmSteps{Slurm: slurm, Layout: batchRuns, Pools: poolSpecs(st)}
 	}
 	var backends runtime.ModelBackends
 	switch cfg.ModelRuntime {
@@ -264,6 +280,13 @@ func New(cfg Config) (*Daemon, error) {
 		},
 		EndpointHandler: &reconcile.EndpointHandler{Store: st, Backends: backends},
 		AlarmHandler:    alarms,
+		BatchJobHandler: &reconcile.BatchJobHandler{Store: st},
+		BatchRunHandler: &reconcile.BatchRunHandler{
+			Store:   st,
+			Drivers: batchDrivers,
+			Layout:  batchRuns,
+			Scorer:  cfg.BatchScorer,
+		},
 	})
 	alarms.Wake = func() { rec.Notify(api.KindAlarm) }
 	var digests []string
@@ -293,7 +316,7 @@ func New(cfg Config) (*Daemon, error) {
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
 	recorder.Start()
-	return &Daemon{cfg: cfg, Store: st, Server: srv, Reconciler: rec, Steps: steps, Backends: backends, Metrics: recorder, Alarms: alarms, httpServer: httpServer}, nil
+	return &Daemon{cfg: cfg, Store: st, Server: srv, Reconciler: rec, Steps: steps, BatchSteps: batchSteps, Backends: backends, Metrics: recorder, Alarms: alarms, httpServer: httpServer}, nil
 }
 
 // poolSpecs looks compute pools up in st, for step drivers that need the
@@ -455,6 +478,9 @@ func (d *Daemon) Close() error {
 	stepsCtx, cancelSteps := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout)
 	if err := d.Steps.Close(stepsCtx); err != nil {
 		errs = append(errs, fmt.Errorf("stopping pipeline steps: %w", err))
+	}
+	if err := d.BatchSteps.Close(stepsCtx); err != nil {
+		errs = append(errs, fmt.Errorf("stopping batch scoring steps: %w", err))
 	}
 	cancelSteps()
 	d.Backends.Close()

@@ -10,8 +10,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
@@ -55,20 +53,10 @@ type PipelineHandler struct {
 	// Now is injectable for tests; nil means time.Now.
 	Now func() time.Time
 
-	mu     sync.Mutex
-	hashes map[string]cachedHash
+	hashes pipeline.HashCache
 }
 
 var _ Watcher = (*PipelineHandler)(nil)
-
-// cachedHash spares rehashing a file that did not change: same size,
-// modification and change time, and inode.
-type cachedHash struct {
-	size         int64
-	mtime, ctime time.Time
-	ino          uint64
-	sum          string
-}
 
 // WatchAll implements Watcher.
 func (h *PipelineHandler) WatchAll() bool { return true }
@@ -220,28 +208,17 @@ func (h *PipelineHandler) schedule(ctx context.Context, obj *store.Object, spec 
 		st.NextScheduledAt = nil
 		return nil
 	}
-	sched, err := pipeline.ParseSchedule(spec.Triggers.Schedule)
+	next, due, err := pipeline.ScheduleStep(spec.Triggers.Schedule, st.NextScheduledAt, now)
 	if err != nil {
 		return fmt.Errorf("schedule of %s: %w", obj.Ref(), err)
 	}
-	next := st.NextScheduledAt
-	// A fire time that the (possibly edited) schedule would not produce
-	// belongs to an earlier schedule: start over from now.
-	if next == nil || !pipeline.NextFire(sched, next.Add(-time.Second)).Equal(*next) {
-		t := pipeline.NextFire(sched, now)
-		st.NextScheduledAt = &t
-		return nil
+	if due != nil {
+		key := fmt.Sprintf("trigger/%s/schedule/%s", obj.Meta.UID, due.Format(time.RFC3339))
+		if err := h.startRun(ctx, obj, spec, st, api.TriggerSchedule, key); err != nil {
+			return err
+		}
 	}
-	if now.Before(*next) {
-		return nil
-	}
-	key := fmt.Sprintf("trigger/%s/schedule/%s", obj.Meta.UID, next.UTC().Format(time.RFC3339))
-	if err := h.startRun(ctx, obj, spec, st, api.TriggerSchedule, key); err != nil {
-		return err
-	}
-	// Fire times missed while mlopsd was down start no runs of their own.
-	t := pipeline.NextFire(sched, now)
-	st.NextScheduledAt = &t
+	st.NextScheduledAt = &next
 	return nil
 }
 
@@ -259,7 +236,7 @@ func (h *PipelineHandler) newData(ctx context.Context, obj *store.Object, spec a
 		path, err := pipeline.FilePath(uri)
 		if err == nil {
 			var sum string
-			if sum, err = h.hash(path); err == nil {
+			if sum, err = h.hashes.Hash(path); err == nil {
 				hashes[uri] = sum
 				if seen && old != sum {
 					changed = append(changed, uri+"@"+old+">"+sum)
@@ -293,36 +270,6 @@ func errorText(err error) string {
 		return pe.Err.Error()
 	}
 	return err.Error()
-}
-
-// hash returns the SHA-256 of a file, reading it only when its metadata
-// changed since the last call.
-func (h *PipelineHandler) hash(path string) (string, error) {
-	info, err := os.Stat(path)
-	if err != nil {
-		return "", err
-	}
-	c := cachedHash{size: info.Size(), mtime: info.ModTime()}
-	if sys, ok := info.Sys().(*syscall.Stat_t); ok {
-		c.ino = sys.Ino
-		c.ctime = time.Unix(sys.Ctim.Sec, sys.Ctim.Nsec)
-	}
-	h.mu.Lock()
-	prev, ok := h.hashes[path]
-	h.mu.Unlock()
-	if ok && prev.size == c.size && prev.mtime.Equal(c.mtime) && prev.ctime.Equal(c.ctime) && prev.ino == c.ino {
-		return prev.sum, nil
-	}
-	if c.sum, err = pipeline.HashFile(path); err != nil {
-		return "", err
-	}
-	h.mu.Lock()
-	if h.hashes == nil {
-		h.hashes = map[string]cachedHash{}
-	}
-	h.hashes[path] = c
-	h.mu.Unlock()
-	return c.sum, nil
 }
 
 // teardown cancels the pipeline's active runs, waits until they stopped,

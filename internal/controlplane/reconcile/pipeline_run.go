@@ -445,38 +445,13 @@ func depsDone(step api.PipelineStep, succeeded map[string]bool) bool {
 
 // poolUsage counts the steps running on the run's pool: this run's, as
 // this pass sees them, and those of the other active runs of the
-// environment, as stored.
+// environment (pipeline and batch inference runs), as stored.
 func (p *runPass) poolUsage(ctx context.Context) (int64, error) {
-	runs, err := listEnv(ctx, p.h.Store, api.KindPipelineRun, p.obj.Meta.Environment)
+	others, err := stepsOnPool(ctx, p.h.Store, p.obj.Meta.Environment, p.spec.PipelineSpec.ComputePool, p.obj.Meta.UID)
 	if err != nil {
 		return 0, err
 	}
-	used := int64(p.countRunning())
-	for _, run := range runs {
-		if run.Meta.UID == p.obj.Meta.UID {
-			continue
-		}
-		var st api.PipelineRunStatus
-		if err := json.Unmarshal(run.Status, &st); err != nil {
-			return 0, fmt.Errorf("decoding status of %s: %w", run.Ref(), err)
-		}
-		if api.RunFinished(st.Phase) {
-			continue
-		}
-		var spec api.PipelineRunSpec
-		if err := json.Unmarshal(run.Spec, &spec); err != nil {
-			return 0, fmt.Errorf("decoding spec of %s: %w", run.Ref(), err)
-		}
-		if spec.PipelineSpec.ComputePool != p.spec.PipelineSpec.ComputePool {
-			continue
-		}
-		for _, s := range st.Steps {
-			if s.Phase == api.PhaseRunning {
-				used++
-			}
-		}
-	}
-	return used, nil
+	return int64(p.countRunning()) + others, nil
 }
 
 // complete registers the model version of a run whose steps all succeeded

@@ -62,6 +62,10 @@ type Config struct {
 	// AlarmHandler evaluates alarms and sends their notifications; may be
 	// nil.
 	AlarmHandler Handler
+	// BatchJobHandler watches batch inference jobs (triggers, teardown);
+	// BatchRunHandler runs batch inference runs. Either may be nil.
+	BatchJobHandler Handler
+	BatchRunHandler Handler
 	// Holder, when set, names this replica in the leases it claims: every
 	// object is leased (store.Store.ClaimLeases) before a step on it, so
 	// replicas sharing one database never reconcile one object at once.
@@ -123,6 +127,12 @@ func New(cfg Config) *Reconciler {
 	}
 	if cfg.AlarmHandler != nil {
 		r.handlers[api.KindAlarm] = cfg.AlarmHandler
+	}
+	if cfg.BatchJobHandler != nil {
+		r.handlers[api.KindBatchInferenceJob] = cfg.BatchJobHandler
+	}
+	if cfg.BatchRunHandler != nil {
+		r.handlers[api.KindBatchInferenceRun] = cfg.BatchRunHandler
 	}
 	r.order = api.Kinds
 	return r

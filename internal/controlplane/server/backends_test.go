@@ -34,6 +34,8 @@ const envBackends = "MLOPS_TEST_BACKENDS"
 var backend = backendSQLite
 
 func TestMain(m *testing.M) {
+	// Batch inference runs start this binary again as their scorer.
+	mlopsdtest.ServeBatchScorer()
 	os.Exit(pgtest.Main(backendPasses{m}))
 }
 

@@ -106,6 +106,8 @@ func New(cfg Config) *Server {
 	}
 	s.kinds[api.KindNotificationChannel] = notificationChannelKind()
 	s.kinds[api.KindAlarm] = alarmKind()
+	s.kinds[api.KindBatchInferenceJob] = batchInferenceJobKind()
+	s.kinds[api.KindBatchInferenceRun] = batchInferenceRunKind()
 	s.routes()
 	return s
 }
@@ -137,6 +139,9 @@ func (s *Server) routes() {
 	for id, h := range s.pipelineRunHandlers() {
 		handlers[id] = h
 	}
+	for id, h := range s.batchInferenceHandlers() {
+		handlers[id] = h
+	}
 	for _, rt := range api.Routes {
 		h, ok := handlers[rt.OperationID]
 		if rt.Kind != "" {
@@ -156,6 +161,7 @@ func (s *Server) routes() {
 		s.mux.Handle(pattern, s.instrument(pattern, h))
 	}
 	s.registerPipelineRunRefusals()
+	s.registerBatchInferenceRunRefusals()
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, api.Errorf(api.ENOTFOUND, "", "no route for %s %s; see /openapi.json", r.Method, r.URL.Path))

@@ -17,7 +17,12 @@ import (
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/slurmtest"
 )
 
-func TestMain(m *testing.M) { slurmtest.Main(m) }
+func TestMain(m *testing.M) {
+	// Batch inference runs start this binary again (in a Slurm job) as
+	// their scorer: be one then.
+	mlopsdtest.ServeBatchScorer()
+	slurmtest.Main(m)
+}
 
 const waitTimeout = 40 * time.Second
 

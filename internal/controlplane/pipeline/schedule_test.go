@@ -1,0 +1,90 @@
+package pipeline_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/pipeline"
+)
+
+func TestScheduleStep(t *testing.T) {
+	at := func(h, m int) time.Time { return time.Date(2030, 1, 2, h, m, 0, 0, time.UTC) }
+	ptr := func(t time.Time) *time.Time { return &t }
+	for _, tc := range []struct {
+		name     string
+		expr     string
+		next     *time.Time
+		now      time.Time
+		wantNext time.Time
+		wantDue  *time.Time
+	}{
+		{"FirstPassArms", "0 * * * *", nil, at(3, 10), at(4, 0), nil},
+		{"NotDueYet", "0 * * * *", ptr(at(4, 0)), at(3, 59), at(4, 0), nil},
+		{"DueAtTheFireTime", "0 * * * *", ptr(at(4, 0)), at(4, 0), at(5, 0), ptr(at(4, 0))},
+		{"MissedFireTimesFireOnce", "0 * * * *", ptr(at(4, 0)), at(7, 30), at(8, 0), ptr(at(4, 0))},
+		{"EditedScheduleStartsOver", "30 * * * *", ptr(at(4, 0)), at(4, 10), at(4, 30), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			next, due, err := pipeline.ScheduleStep(tc.expr, tc.next, tc.now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !next.Equal(tc.wantNext) {
+				t.Errorf("next %v, want %v", next, tc.wantNext)
+			}
+			if (due == nil) != (tc.wantDue == nil) || due != nil && !due.Equal(*tc.wantDue) {
+				t.Errorf("due %v, want %v", due, tc.wantDue)
+			}
+		})
+	}
+	if _, _, err := pipeline.ScheduleStep("61 * * * *", nil, at(1, 0)); err == nil {
+		t.Error("a bad schedule stepped")
+	}
+}
+
+func TestHashCache(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "data.csv")
+	if err := os.WriteFile(path, []byte("a\n1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var c pipeline.HashCache
+	first, err := c.Hash(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := pipeline.HashFile(path)
+	if first != want {
+		t.Fatalf("hash %s, want %s", first, want)
+	}
+	// Replacing the file (a new inode) is seen even with the same size
+	// and modification time.
+	mtime := time.Now().Add(-time.Hour).Truncate(time.Second)
+	if err := os.Chtimes(path, mtime, mtime); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Hash(path); err != nil {
+		t.Fatal(err)
+	}
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, []byte("a\n2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(tmp, mtime, mtime); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+	second, err := c.Hash(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := pipeline.HashFile(path); second != want || second == first {
+		t.Errorf("hash after replacing the file %s, want the new content's %s", second, want)
+	}
+	if _, err := c.Hash(filepath.Join(t.TempDir(), "missing")); err == nil {
+		t.Error("a missing file hashed")
+	}
+}
