@@ -182,6 +182,8 @@ func (p *mlopsProvider) Resources(_ context.Context) []func() resource.Resource 
 		NewServiceAccountResource,
 		NewRoleBindingResource,
 		NewModelEndpointResource,
+		NewNotificationChannelResource,
+		NewAlarmResource,
 	}
 }
 
@@ -202,6 +204,7 @@ func (p *mlopsProvider) DataSources(_ context.Context) []func() datasource.DataS
 		NewPipelineRunDataSource,
 		NewAuditRecordsDataSource,
 		NewModelEndpointDataSource,
+		NewAlarmDataSource,
 	}
 }
 
