@@ -112,7 +112,7 @@ func (r *alarmResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 			ElementType:         types.StringType,
 			Optional:            true,
 			Validators: []validator.List{
-				listvalidator.SizeBetween(1, limit), listvalidator.UniqueValues(), listvalidator.ValueStringsAre(nameValidator()),
+				listvalidator.SizeBetween(1, limit), uniqueStringsValidator{}, listvalidator.ValueStringsAre(nameValidator()),
 			},
 		}
 	}
@@ -236,7 +236,7 @@ func (r *alarmResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 						Computed:    true,
 						Default:     listdefault.StaticValue(alarmDefaultNotifyOn()),
 						Validators: []validator.List{
-							listvalidator.SizeBetween(1, len(api.AlarmStates)), listvalidator.UniqueValues(),
+							listvalidator.SizeBetween(1, len(api.AlarmStates)), uniqueStringsValidator{},
 							listvalidator.ValueStringsAre(stringvalidator.OneOf(api.AlarmStates...)),
 						},
 					},

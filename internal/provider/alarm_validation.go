@@ -188,8 +188,10 @@ func alarmFeatureProblem(name string) string {
 	return ""
 }
 
-// finiteValidator rejects infinite numbers (a Terraform number too large
-// for a float64), which the API cannot carry as a decimal threshold.
+// finiteValidator rejects infinite numbers, which the API cannot carry as
+// a decimal threshold. Terraform numbers beyond float64 are refused by the
+// framework's conversion before validators run; this states the rule on
+// the attribute all the same, so it holds whatever the conversion does.
 type finiteValidator struct{}
 
 var _ validator.Float64 = finiteValidator{}
@@ -209,5 +211,40 @@ func (finiteValidator) ValidateFloat64(_ context.Context, req validator.Float64R
 	if f := req.ConfigValue.ValueFloat64(); math.IsInf(f, 0) {
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid threshold",
 			fmt.Sprintf("%s is %v; use a finite number such as 0.2 or 250", req.Path, f))
+	}
+}
+
+// uniqueStringsValidator rejects a list of strings that names an entry
+// twice, saying which entries clash; the framework's UniqueValues does not
+// name the attribute, which Terraform cannot point at inside an object.
+type uniqueStringsValidator struct{}
+
+var _ validator.List = uniqueStringsValidator{}
+
+func (uniqueStringsValidator) Description(context.Context) string {
+	return "each entry must be listed once"
+}
+
+func (v uniqueStringsValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (uniqueStringsValidator) ValidateList(_ context.Context, req validator.ListRequest, resp *validator.ListResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	seen := map[string]int{}
+	for i, el := range req.ConfigValue.Elements() {
+		s, ok := el.(types.String)
+		if !ok || s.IsNull() || s.IsUnknown() {
+			continue
+		}
+		if j, dup := seen[s.ValueString()]; dup {
+			at := req.Path.AtListIndex(i)
+			resp.Diagnostics.AddAttributeError(at, "Duplicate list entry",
+				fmt.Sprintf("%s is %q, which %s already is; list each entry once", at, s.ValueString(), req.Path.AtListIndex(j)))
+			continue
+		}
+		seen[s.ValueString()] = i
 	}
 }

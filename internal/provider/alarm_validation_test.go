@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
@@ -185,5 +186,33 @@ func TestAlarmSpecFromAPI_defaults(t *testing.T) {
 	alarmSpecFromAPI(ctx, api.AlarmSpec{Metric: "latency", Threshold: "high"}, "alarm dev/x", &diags)
 	if !diags.HasError() || !strings.Contains(diags[0].Detail(), `alarm dev/x has threshold "high"`) {
 		t.Errorf("a threshold that is not a number: %v", diags)
+	}
+}
+
+func TestUniqueStringsValidator(t *testing.T) {
+	list := func(vals ...string) types.List {
+		var els []attr.Value
+		for _, v := range vals {
+			els = append(els, types.StringValue(v))
+		}
+		return types.ListValueMust(types.StringType, els)
+	}
+	p := path.Root("actions").AtName("notification_channels")
+	for _, tc := range []struct {
+		value types.List
+		want  string
+	}{
+		{list("ops", "pager"), ""},
+		{types.ListNull(types.StringType), ""},
+		{list("ops", "pager", "ops"), `actions.notification_channels[2] is "ops", which actions.notification_channels[0] already is`},
+	} {
+		var resp validator.ListResponse
+		uniqueStringsValidator{}.ValidateList(context.Background(), validator.ListRequest{Path: p, ConfigValue: tc.value}, &resp)
+		switch {
+		case tc.want == "" && resp.Diagnostics.HasError():
+			t.Errorf("%v: %v", tc.value, resp.Diagnostics)
+		case tc.want != "" && (!resp.Diagnostics.HasError() || !strings.Contains(resp.Diagnostics[0].Detail(), tc.want)):
+			t.Errorf("%v: diagnostics %v; want %q", tc.value, resp.Diagnostics, tc.want)
+		}
 	}
 }

@@ -117,9 +117,12 @@ func (r *notificationChannelResource) Configure(_ context.Context, req resource.
 	r.client = clientFromProviderData(req.ProviderData, &resp.Diagnostics)
 }
 
-// ValidateConfig requires the signing secret and its version together. A
-// secret Terraform does not know yet (from an ephemeral resource) counts as
-// set.
+// ValidateConfig requires the signing secret and its version together.
+// Values Terraform does not know yet are skipped: terraform validate sees
+// every variable, ephemeral ones included, as unknown, and the check runs
+// again at plan time with the values. Both errors point at the version,
+// which is the attribute the configuration has (a missing secret has no
+// line to point at).
 func (r *notificationChannelResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
 	var secret types.String
 	var version types.Int64
@@ -129,12 +132,14 @@ func (r *notificationChannelResource) ValidateConfig(ctx context.Context, req re
 		return
 	}
 	switch {
+	case secret.IsUnknown() || version.IsUnknown():
+		return
 	case !secret.IsNull() && version.IsNull():
 		resp.Diagnostics.AddAttributeError(path.Root("signing_secret_wo_version"), "Missing signing_secret_wo_version",
 			"signing_secret_wo is set, so signing_secret_wo_version is needed: set it to 1 (or more), and bump it whenever you change the "+
 				"secret, because Terraform cannot see a changed write-only value and only sends the secret when the version changes")
-	case secret.IsNull() && !version.IsNull() && !version.IsUnknown():
-		resp.Diagnostics.AddAttributeError(path.Root("signing_secret_wo"), "Missing signing_secret_wo",
+	case secret.IsNull() && !version.IsNull():
+		resp.Diagnostics.AddAttributeError(path.Root("signing_secret_wo_version"), "Missing signing_secret_wo",
 			"signing_secret_wo_version is set but signing_secret_wo is not; set the secret (e.g. from an ephemeral variable), or remove "+
 				"signing_secret_wo_version to have no signing secret")
 	}
