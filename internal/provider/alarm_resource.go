@@ -186,7 +186,8 @@ func (r *alarmResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 			},
 			"period_seconds": schema.Int64Attribute{
 				MarkdownDescription: fmt.Sprintf("Length of one period in seconds, 1-%d. Periods are aligned to multiples of it since the "+
-					"Unix epoch. `period_seconds` × `evaluation_periods` may span at most %s. Changes in place.", api.MaxAlarmPeriodSeconds, api.MaxAlarmWindow),
+					"Unix epoch. `period_seconds` × `evaluation_periods` may span at most %d hours, the metrics the control plane keeps. Changes in place.",
+					api.MaxAlarmPeriodSeconds, int64(api.MaxAlarmWindow/time.Hour)),
 				Required:   true,
 				Validators: []validator.Int64{int64validator.Between(1, api.MaxAlarmPeriodSeconds)},
 			},
