@@ -183,6 +183,8 @@ func (p *mlopsProvider) Resources(_ context.Context) []func() resource.Resource 
 		NewRoleBindingResource,
 		NewModelEndpointResource,
 		NewBatchInferenceJobResource,
+		NewNotificationChannelResource,
+		NewAlarmResource,
 	}
 }
 
@@ -204,6 +206,7 @@ func (p *mlopsProvider) DataSources(_ context.Context) []func() datasource.DataS
 		NewAuditRecordsDataSource,
 		NewModelEndpointDataSource,
 		NewBatchInferenceRunDataSource,
+		NewAlarmDataSource,
 	}
 }
 
