@@ -31,6 +31,9 @@ type endpointAcc struct {
 	*testAcc
 	v1Path, v1SHA string
 	v2Path, v2SHA string
+	// brokenPath and brokenSHA are an artifact whose predictions fail
+	// (tests that need one write it).
+	brokenPath, brokenSHA string
 }
 
 func startEndpointAcc(t *testing.T) *endpointAcc {
