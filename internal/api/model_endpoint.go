@@ -49,6 +49,11 @@ type ModelEndpointSpec struct {
 	// failure stops the rollout and rolls back. The shadow variant is not
 	// smoke-tested: its answers are discarded anyway.
 	SmokeTest *EndpointSmokeTest `json:"smoke_test,omitempty"`
+	// RolloutAttempt is bumped by a client to try again a rollout that was
+	// rolled back, without any other change: a rolled-back rollout is not
+	// retried for the generation it failed in, and an identical spec makes
+	// no new generation. Clients send the value they read otherwise.
+	RolloutAttempt int64 `json:"rollout_attempt,omitempty"`
 }
 
 // EndpointSmokeTest is a request the control plane sends to each new
@@ -144,10 +149,11 @@ type EndpointRollout struct {
 	StepPercent int64 `json:"step_percent"`
 	// BakeTimeSeconds is how long each step is watched before the next.
 	BakeTimeSeconds int64 `json:"bake_time_seconds"`
-	// RollbackAlarms name alarms in the same environment: while one of
-	// them is in ALARM during the rollout (its last bake included), the
-	// rollout is rolled back. Alarms with actions.rollback_endpoint on
-	// this endpoint count too.
+	// RollbackAlarms name alarms in the same environment: when one of them
+	// goes to ALARM during the rollout (its last bake included), or is in
+	// ALARM when a step's bake ends (also one that was firing before the
+	// rollout began), the rollout is rolled back. Alarms with
+	// actions.rollback_endpoint on this endpoint count too.
 	RollbackAlarms []string `json:"rollback_alarms,omitempty"`
 }
 

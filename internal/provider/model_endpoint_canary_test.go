@@ -166,7 +166,8 @@ resource "mlops_alarm" "errors" {
 // replicas pass their checks but fail real requests (its weights overflow)
 // makes the error-rate alarm fire; the rollout rolls back and the apply
 // FAILS saying which alarm fired and that v1 still serves; traffic is back
-// on v1. A healthy canary (v2) then completes and the apply succeeds.
+// on v1. Applying the same change again retries the rollout (and fails
+// again). A healthy canary (v2) then completes and the apply succeeds.
 // Throughout, every request is answered: each failure is the broken
 // version's own, and no request is lost in either switch.
 func TestAccModelEndpoint_canaryRollsBackOnErrors(t *testing.T) {
@@ -190,9 +191,28 @@ func TestAccModelEndpoint_canaryRollsBackOnErrors(t *testing.T) {
 				ExpectError: expectErrorWords("rollout was rolled back", `alarm "errors-high" went to ALARM`,
 					`model version "v1" is still serving variant "primary"`),
 			},
+			{ // applying the same change again retries the rollout (it fails again: the version is still broken)
+				PreConfig: func() { e.checkPredictNow(t, "v1", 21) },
+				Config:    e.canaryConfig("broken"),
+				ExpectError: expectErrorWords("rollout was rolled back", `alarm "errors-high"`,
+					`model version "v1" is still serving variant "primary"`),
+			},
 			{ // traffic is back on v1; a healthy canary completes
 				PreConfig: func() {
 					e.checkPredictNow(t, "v1", 21)
+					ep, err := e.client.GetModelEndpoint(context.Background(), "dev", "api")
+					if err != nil {
+						t.Fatal(err)
+					}
+					var rolledBack int
+					for _, r := range ep.Status.RolloutHistory {
+						if r.ToVersion == "broken" && r.Result == api.RolloutRolledBack && r.Alarm == "errors-high" {
+							rolledBack++
+						}
+					}
+					if rolledBack != 2 || ep.Spec.RolloutAttempt != 1 {
+						t.Fatalf("rollouts of broken rolled back by the alarm: %d (attempt %d), want 2 (attempt 1): %+v", rolledBack, ep.Spec.RolloutAttempt, ep.Status.RolloutHistory)
+					}
 					ok, failed, _, _ := load.snapshot()
 					if failed["broken"] == 0 {
 						t.Fatalf("the broken canary failed no request (ok %v, failed %v): it never got traffic", ok, failed)

@@ -213,8 +213,8 @@ func (r *modelEndpointResource) Schema(ctx context.Context, _ resource.SchemaReq
 			"Changing a variant's `model_version` (or `command`) rolls the new version out (`all_at_once`, `canary`, `linear` or `blue_green`, baking " +
 			"`bake_time_seconds` at each step). Apply waits for the rollout. If the new version's replicas fail to start, fail their health " +
 			"or predict check or the `smoke_test`, or one of the rollout's `rollback_alarms` goes to `ALARM`, the control plane rolls back and the " +
-			"apply **fails**, saying why; the previous version keeps serving, and the state records it, so the next plan proposes the change again " +
-			"(apply it once something changed: the same spec is not rolled out twice).\n\n" +
+			"apply **fails**, saying why; the previous version keeps serving, and the state records it, so the next plan proposes the change again, " +
+			"and applying it retries the rollout (the provider bumps the spec's `rollout_attempt`, which is not an attribute).\n\n" +
 			"Replica counts chosen by the runtime (autoscaling on `target_rps`) are not attributes of this resource and never show as a diff; the " +
 			"`mlops_model_endpoint` data source reports them and the load they follow, with the phase and the rollout history.",
 		Attributes: map[string]schema.Attribute{
@@ -277,7 +277,9 @@ func (r *modelEndpointResource) Schema(ctx context.Context, _ resource.SchemaReq
 						MarkdownDescription: "Names of alarms (`mlops_alarm`) in the same environment, at most 10: when one of them goes to `ALARM` during a " +
 							"rollout (in any step's bake, the last one included), the rollout rolls back and the apply fails naming the alarm. Alarms with " +
 							"`actions.rollback_endpoint = true` on this endpoint count as well without being listed. An alarm that is already in `ALARM` " +
-							"when the rollout starts does not roll it back (that would block deploying the fix) until it leaves `ALARM` and fires again. " +
+							"when the rollout starts does not roll it back at once (the new version may be the fix, and its bake shows it), but no step " +
+							"ends while a watched alarm is in `ALARM`: if one still is when a step's bake ends, the rollout rolls back. Give the bake time " +
+							"to cover the alarms' `period_seconds` × `evaluation_periods`. " +
 							"The alarms need not exist when the endpoint is written (an alarm names its endpoint, so requiring them would be a cycle), " +
 							"but a rollout that starts while one of them is missing rolls back at once: create the alarms first.",
 						ElementType: types.StringType,
@@ -543,7 +545,7 @@ func (r *modelEndpointResource) waitSettled(ctx context.Context, env, name strin
 		return last, fmt.Errorf("%s failed: %s: %s", what, last.Status.Reason, last.Status.Message)
 	case api.PhaseRolledBack:
 		return last, fmt.Errorf("%s: the rollout was rolled back, so the change is not live: %s. "+
-			"Fix or replace the model version and apply again", what, last.Status.Message)
+			"Fix the cause or pick another version; applying the same change again retries the rollout", what, last.Status.Message)
 	}
 	return last, nil
 }
@@ -587,7 +589,7 @@ func (r *modelEndpointResource) Update(ctx context.Context, req resource.UpdateR
 	defer cancel()
 
 	env, name := plan.Environment.ValueString(), plan.Name.ValueString()
-	ep, err := r.client.UpdateModelEndpoint(ctx, env, name, modelEndpointToAPI(plan), etag)
+	ep, err := r.updateOrRetry(ctx, env, name, modelEndpointToAPI(plan), etag)
 	if err != nil {
 		addAPIError(&resp.Diagnostics, "Error updating model endpoint", modelEndpointObject(env, name), err)
 		return
@@ -604,6 +606,29 @@ func (r *modelEndpointResource) Update(ctx context.Context, req resource.UpdateR
 	if err != nil {
 		resp.Diagnostics.AddError("Error updating model endpoint", err.Error())
 	}
+}
+
+// updateOrRetry writes spec. After a rollback, state holds the version
+// that still serves, so the plan proposes the rolled-back version again;
+// applying it means "try again". The stored spec already names that
+// version, though, so the write changes nothing and the control plane would
+// not retry a rollout it rolled back in this generation: then the write is
+// repeated with rollout_attempt one higher, which starts a new generation
+// and so a new rollout. Any other change starts one by itself.
+func (r *modelEndpointResource) updateOrRetry(ctx context.Context, env, name string, spec api.ModelEndpointSpec, etag string) (*api.ModelEndpoint, error) {
+	cur, err := r.client.GetModelEndpoint(ctx, env, name)
+	if err != nil {
+		return nil, err
+	}
+	// rollout_attempt is no attribute: keep the server's count.
+	spec.RolloutAttempt = cur.Spec.RolloutAttempt
+	ep, err := r.client.UpdateModelEndpoint(ctx, env, name, spec, etag)
+	if err != nil || ep.Metadata.Generation != cur.Metadata.Generation || ep.Status.Phase != api.PhaseRolledBack {
+		return ep, err
+	}
+	spec.RolloutAttempt++
+	tflog.Info(ctx, "retrying a rolled-back rollout", map[string]any{"environment": env, "name": name, "rollout_attempt": spec.RolloutAttempt})
+	return r.client.UpdateModelEndpoint(ctx, env, name, spec, ep.Metadata.ETag)
 }
 
 func (r *modelEndpointResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {

@@ -419,6 +419,17 @@ func (p *endpointPass) rollout(ctx context.Context) {
 	if p.now.Sub(cur.StartedAt) < time.Duration(p.spec.Rollout.BakeTimeSeconds)*time.Second {
 		return
 	}
+	// A step ends only with every watched alarm out of ALARM, also one
+	// that was firing before the rollout began: a version that does not
+	// bring it back to OK within the bake does not take more traffic.
+	if firing := alarms.inAlarm(); firing != nil {
+		cause := fmt.Sprintf("alarm %q is still in ALARM at the end of the %d%% step's bake", firing.name, cur.Percent)
+		if firing.status.StateReason != "" {
+			cause += " (" + firing.status.StateReason + ")"
+		}
+		p.rollBack(ro, firing.name, cause)
+		return
+	}
 	if cur.Percent >= 100 {
 		from, fromCommand := ro.FromVersion, vs.Command
 		p.finish(ro, api.RolloutSucceeded, "", fmt.Sprintf("model version %q replaced %q", ro.ToVersion, from))

@@ -150,15 +150,28 @@ func (a *rolloutAlarms) firedSince(start time.Time) *rollbackAlarm {
 	return nil
 }
 
+// inAlarm returns an alarm that is in ALARM, however long it has been,
+// nil when none is.
+func (a *rolloutAlarms) inAlarm() *rollbackAlarm {
+	for i := range a.found {
+		if a.found[i].status.State == api.AlarmStateAlarm {
+			return &a.found[i]
+		}
+	}
+	return nil
+}
+
 // alreadyInAlarm says which alarms were in ALARM before the rollout started
-// and are still: they do not roll it back, because that would block
-// deploying the fix for what set them off.
+// and are still. They do not roll it back at once, because the new version
+// may be the fix for what set them off and needs its bake to show it; but
+// no step ends while one of them is in ALARM (see rollout), so a new
+// version that keeps the alarm firing never takes over.
 func (a *rolloutAlarms) alreadyInAlarm(start time.Time) []string {
 	var notes []string
 	for _, al := range a.found {
 		st := al.status
 		if st.State == api.AlarmStateAlarm && (st.StateChangedAt == nil || !st.StateChangedAt.After(start)) {
-			notes = append(notes, fmt.Sprintf("alarm %q was already in ALARM when the rollout started, so it rolls this rollout back only after it leaves ALARM and fires again", al.name))
+			notes = append(notes, fmt.Sprintf("alarm %q was already in ALARM when the rollout started: the rollout rolls back if it is still in ALARM when this step's bake ends", al.name))
 		}
 	}
 	sort.Strings(notes)

@@ -220,7 +220,7 @@ func TestEndpointRollout_AlarmAlreadyInAlarm(t *testing.T) {
 	e.setAlarm("errors-high", api.AlarmStateAlarm, "error_rate 40 > 5", e.clock.Add(-time.Minute))
 	e.updateSpec(e.ref, e.spec("v2", canary))
 	st := e.pass()
-	if st.Phase != api.PhaseRollingOut || !strings.Contains(st.Message, `alarm "errors-high" was already in ALARM when the rollout started`) {
+	if st.Phase != api.PhaseRollingOut || !strings.Contains(st.Message, `alarm "errors-high" was already in ALARM when the rollout started: the rollout rolls back if it is still in ALARM`) {
 		t.Fatalf("first step: %+v", st)
 	}
 	// It leaves ALARM and fires again: now it rolls back.
@@ -234,6 +234,35 @@ func TestEndpointRollout_AlarmAlreadyInAlarm(t *testing.T) {
 	st = e.pass()
 	if st.Phase != api.PhaseRolledBack || st.RolloutHistory[len(st.RolloutHistory)-1].Alarm != "errors-high" {
 		t.Fatalf("after it fired again: %+v", st)
+	}
+}
+
+// TestEndpointRollout_AlarmStillInAlarmAtBakeEnd: an alarm that was firing
+// before the rollout and never leaves ALARM (the new version does not fix
+// it, or is just as bad) rolls the rollout back when the step's bake ends,
+// so the new version never takes more traffic.
+func TestEndpointRollout_AlarmStillInAlarmAtBakeEnd(t *testing.T) {
+	canary := api.EndpointRollout{Strategy: api.RolloutCanary, StepPercent: 10, BakeTimeSeconds: 60}
+	e := newEndpointFixture(t, canary)
+	e.alarm("errors-high", "api", true)
+	e.setAlarm("errors-high", api.AlarmStateAlarm, "error_rate 40 > 5", e.clock.Add(-time.Minute))
+	e.updateSpec(e.ref, e.spec("v2", canary))
+	if st := e.pass(); st.Phase != api.PhaseRollingOut || st.Variants[0].CanaryPercent != 10 {
+		t.Fatalf("first step: %+v", st)
+	}
+	e.clock = e.clock.Add(30 * time.Second)
+	if st := e.pass(); st.Phase != api.PhaseRollingOut || st.Variants[0].CanaryPercent != 10 {
+		t.Fatalf("during the bake: %+v", st)
+	}
+	e.clock = e.clock.Add(31 * time.Second)
+	st := e.pass()
+	if st.Phase != api.PhaseRolledBack || st.Variants[0].ModelVersion != "v1" || st.Variants[0].CanaryVersion != "" {
+		t.Fatalf("at the end of the bake: %+v", st)
+	}
+	h := st.RolloutHistory[len(st.RolloutHistory)-1]
+	want := `alarm "errors-high" is still in ALARM at the end of the 10% step's bake (error_rate 40 > 5); rolled back: model version "v1" is still serving variant "primary"`
+	if h.Alarm != "errors-high" || h.Message != want {
+		t.Fatalf("history = %+v", h)
 	}
 }
 

@@ -42,6 +42,9 @@ func modelEndpointKind() *kind[api.ModelEndpointSpec] {
 
 // validateModelEndpoint checks an endpoint's spec on its own.
 func validateModelEndpoint(s *api.ModelEndpointSpec) error {
+	if s.RolloutAttempt < 0 {
+		return api.Errorf(api.EINVALID, "spec.rollout_attempt", "is %d; it counts retries of rolled-back rollouts from 0", s.RolloutAttempt)
+	}
 	if len(s.Variants) == 0 {
 		return api.NewError(api.EINVALID, "spec.variants", "at least one variant is required")
 	}
