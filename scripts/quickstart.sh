@@ -10,6 +10,10 @@
 #   scripts/quickstart.sh down      stop mlopsd                  (make quickstart-down)
 #   scripts/quickstart.sh clean     stop mlopsd and remove .quickstart/
 #
+# `up` then serves the version the run registered: it writes served_version
+# into serving.auto.tfvars in the working copy, applies again (an endpoint
+# and its alarms appear) and calls the model through the gateway with curl.
+#
 # Everything lives in .quickstart/ at the repository root. MLOPS_QUICKSTART_PORT
 # changes the port (default 8080).
 set -euo pipefail
@@ -108,6 +112,9 @@ tf() {
 prepare_work() {
 	mkdir -p "$WORK"
 	cp "$ROOT"/examples/quickstart/*.tf "$WORK/"
+	# A version served by an earlier quickstart is gone with its mlopsd
+	# data or its destroy; serve() writes the new one.
+	rm -f "$WORK/serving.auto.tfvars"
 	# The pipeline's steps and its training data, referenced by absolute
 	# path from the working copy.
 	rm -rf "$WORK/train"
@@ -130,6 +137,7 @@ train() {
 	pipeline="$(tf output -raw training_pipeline)"
 	echo "==> starting a training run of $pipeline (mlopsd runs start -env $QS_ENV $pipeline)"
 	run="$(mlopsd_cli runs start "$pipeline")"
+	TRAINED_RUN="$run"
 	echo "    run $run started; waiting for it to finish"
 	for _ in $(seq 1 "$RUN_WAIT_TICKS"); do
 		phase="$(mlopsd_cli runs get "$run" | awk '$1 == "phase:" { print $2 }')" || phase=""
@@ -150,6 +158,22 @@ train() {
 	esac
 }
 
+# serve applies the configuration again with served_version set to the
+# version run $1 registered (runs register versions under their own name),
+# then predicts through the gateway with curl.
+serve() {
+	local version="$1" path body
+	echo "==> serving $version (served_version in $WORK/serving.auto.tfvars, terraform apply)"
+	printf 'served_version = "%s"\n' "$version" >"$WORK/serving.auto.tfvars"
+	tf apply -input=false -auto-approve -var "endpoint=$ENDPOINT"
+	path="$(tf output -raw predict_path)"
+	body='{"inputs": [80]}'
+	echo "==> asking the served model for the price of an 80 m2 house"
+	echo "    curl -sS -X POST $ENDPOINT$path -H 'Content-Type: application/json' -d '$body'"
+	curl -fsS -X POST "$ENDPOINT$path" -H 'Content-Type: application/json' -d "$body" || die "the endpoint did not answer the prediction"
+	echo
+}
+
 case "${1:-up}" in
 up)
 	mkdir -p "$QS"
@@ -159,9 +183,12 @@ up)
 	echo "==> terraform apply (examples/quickstart, working copy in $WORK)"
 	tf apply -input=false -auto-approve -var "endpoint=$ENDPOINT"
 	train
+	serve "$TRAINED_RUN"
 	cat <<MSG
 
-Done. mlopsd is running at $ENDPOINT (pid $(cat "$QS/mlopsd.pid")).
+Done. mlopsd is running at $ENDPOINT (pid $(cat "$QS/mlopsd.pid")), serving $TRAINED_RUN.
+  curl -X POST $ENDPOINT$(tf output -raw predict_path) -H 'Content-Type: application/json' -d '{"inputs": [120]}'
+                                  # a prediction: {"variant":"primary","model_version":"$TRAINED_RUN","prediction":...}
   scripts/quickstart.sh plan      # shows no changes
   bin/mlopsd runs list -env $QS_ENV -endpoint $ENDPOINT
                                   # the training runs; edit $WORK/train/houses.csv to start another
@@ -174,6 +201,8 @@ plan)
 	;;
 destroy)
 	tf destroy -input=false -auto-approve -var "endpoint=$ENDPOINT"
+	# The version it named went with the model.
+	rm -f "$WORK/serving.auto.tfvars"
 	;;
 down)
 	if [[ -f "$QS/mlopsd.pid" ]] && kill -0 "$(cat "$QS/mlopsd.pid")" 2>/dev/null; then

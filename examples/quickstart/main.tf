@@ -1,7 +1,10 @@
 # The quickstart: one development environment with a GPU pool, a CPU pool,
-# a feature store holding one feature group, and a model with the training
-# pipeline that trains it. `make quickstart` builds the provider, starts
-# mlopsd, applies this configuration and starts one training run.
+# a feature store holding one feature group, a model with the training
+# pipeline that trains it, and, once a version is trained, an endpoint that
+# serves it with the alarms that watch it. `make quickstart` builds the
+# provider, starts mlopsd, applies this configuration, starts one training
+# run, then applies again with served_version set to the version the run
+# registered.
 
 terraform {
   # provider::mlops::artifact_uri is a provider-defined function (Terraform 1.8+).
@@ -143,6 +146,90 @@ resource "mlops_training_pipeline" "house_prices" {
   }
 }
 
+# Serving. The versions the pipeline registers are not in Terraform state,
+# so which one serves is a decision written down here: scripts/quickstart.sh
+# writes served_version into serving.auto.tfvars once the first run
+# registered a version. Promote a newer one by changing it and applying.
+variable "served_version" {
+  description = "Model version of house-prices to serve, e.g. house-prices-train-1; null serves nothing yet."
+  type        = string
+  default     = null
+}
+
+locals {
+  serving = var.served_version == null ? 0 : 1
+}
+
+resource "mlops_model_endpoint" "house_prices" {
+  count       = local.serving
+  environment = mlops_environment.dev.name
+  name        = "house-prices"
+
+  variants = [{
+    name            = "primary"
+    model_version   = var.served_version
+    compute_pool    = mlops_compute_pool.cpu.name
+    replicas        = 2
+    traffic_percent = 100
+  }]
+
+  # Every new replica answers this before it gets traffic.
+  smoke_test = {
+    request_body = jsonencode({ inputs = [80] })
+    json_path    = "prediction"
+  }
+
+  # A new served_version takes 50% of the traffic for 20 s, then all of it;
+  # the errors alarm below rolls it back if it fails requests meanwhile.
+  rollout = {
+    strategy          = "canary"
+    step_percent      = 50
+    bake_time_seconds = 20
+  }
+
+  # The served version is registered by the pipeline's run: the model (and
+  # with it that version) must outlive the endpoint on destroy.
+  depends_on = [mlops_model.house_prices, mlops_training_pipeline.house_prices]
+}
+
+# More than 5% of the predictions fail in 2 of the last 3 ten-second
+# periods: ALARM, and a rollout in progress rolls back.
+resource "mlops_alarm" "errors" {
+  count               = local.serving
+  environment         = mlops_environment.dev.name
+  name                = "house-prices-errors"
+  description         = "The endpoint fails more than 5% of its predictions."
+  metric              = "error_rate"
+  endpoint            = mlops_model_endpoint.house_prices[0].name
+  comparison          = "greater_than"
+  threshold           = 5
+  period_seconds      = 10
+  evaluation_periods  = 3
+  datapoints_to_alarm = 2
+  actions = {
+    rollback_endpoint = true
+  }
+}
+
+# The sizes the endpoint is asked about drift from those it was trained on
+# (PSI against the version's baseline, the training sizes): ALARM, and the
+# pipeline retrains. Continuous training, closed in a loop.
+resource "mlops_alarm" "drift" {
+  count              = local.serving
+  environment        = mlops_environment.dev.name
+  name               = "house-prices-drift"
+  description        = "The sizes asked about no longer look like the training data."
+  metric             = "feature_drift_psi"
+  endpoint           = mlops_model_endpoint.house_prices[0].name
+  comparison         = "greater_than"
+  threshold          = 0.25
+  period_seconds     = 60
+  evaluation_periods = 1
+  actions = {
+    start_pipelines = [mlops_training_pipeline.house_prices.name]
+  }
+}
+
 output "environment_uid" {
   description = "The uid mlopsd assigned to the dev environment."
   value       = mlops_environment.dev.uid
@@ -156,4 +243,9 @@ output "gpu_pool_phase" {
 output "training_pipeline" {
   description = "Name of the training pipeline; start a run with: mlopsd runs start -env dev <name>."
   value       = mlops_training_pipeline.house_prices.name
+}
+
+output "predict_path" {
+  description = "The gateway path that serves house-prices, once a version serves; POST {\"inputs\": [size_m2]} to it."
+  value       = local.serving == 1 ? "/v1/environments/${mlops_environment.dev.name}/model-endpoints/${mlops_model_endpoint.house_prices[0].name}:predict" : null
 }
