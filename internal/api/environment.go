@@ -24,6 +24,13 @@ type EnvironmentPolicy struct {
 	// DeletionProtection, when true, makes the control plane refuse to
 	// delete the environment; set it to false first.
 	DeletionProtection bool `json:"deletion_protection,omitempty"`
+	// RequiredAlarms lists alarm metrics (AlarmMetrics) every model
+	// endpoint of the environment must be watched by: a change of what an
+	// endpoint serves (a variant's model version or command, a new
+	// variant) is refused until an alarm with each metric names the
+	// endpoint. Creating an endpoint is not, since its alarms name it and
+	// come after it; its status reports the alarms it still lacks.
+	RequiredAlarms []string `json:"required_alarms,omitempty"`
 }
 
 // Environment is a namespace such as dev, staging or prod.

@@ -73,6 +73,11 @@ func (d *environmentDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 						MarkdownDescription: "Whether model endpoints may only serve approved model versions.",
 						Computed:            true,
 					},
+					"required_alarms": schema.SetAttribute{
+						MarkdownDescription: "Alarm metrics every model endpoint must be watched by before what it serves may change; null requires none.",
+						ElementType:         types.StringType,
+						Computed:            true,
+					},
 				},
 			},
 			"uid":        dataSourceUIDAttribute(),
@@ -115,6 +120,7 @@ func environmentDataSourceFromAPI(ctx context.Context, env *api.Environment, dia
 		"max_gpus":                  types.Int64PointerValue(env.Spec.Policy.MaxGPUs),
 		"allowed_accelerator_types": setFromAPI(ctx, env.Spec.Policy.AllowedAcceleratorTypes, diags),
 		"require_approved_models":   types.BoolValue(env.Spec.Policy.RequireApprovedModels),
+		"required_alarms":           setFromAPI(ctx, env.Spec.Policy.RequiredAlarms, diags),
 	})
 	diags.Append(d...)
 	return environmentDataSourceModel{

@@ -3,11 +3,13 @@ package provider
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -56,12 +58,14 @@ type environmentPolicyModel struct {
 	MaxGPUs                 types.Int64 `tfsdk:"max_gpus"`
 	AllowedAcceleratorTypes types.Set   `tfsdk:"allowed_accelerator_types"`
 	RequireApprovedModels   types.Bool  `tfsdk:"require_approved_models"`
+	RequiredAlarms          types.Set   `tfsdk:"required_alarms"`
 }
 
 var environmentPolicyAttrTypes = map[string]attr.Type{
 	"max_gpus":                  types.Int64Type,
 	"allowed_accelerator_types": types.SetType{ElemType: types.StringType},
 	"require_approved_models":   types.BoolType,
+	"required_alarms":           types.SetType{ElemType: types.StringType},
 }
 
 // Default timeouts of environment operations.
@@ -82,14 +86,15 @@ func (r *environmentResource) Schema(ctx context.Context, _ resource.SchemaReque
 			"description": descriptionAttribute(),
 			"labels":      labelsAttribute(),
 			"policy": schema.SingleNestedAttribute{
-				MarkdownDescription: "Guardrails the control plane enforces on every compute pool in the environment, at create and update time. " +
-					"Tightening the policy below what existing pools use is refused with the pool named. Changes in place.",
+				MarkdownDescription: "Guardrails the control plane enforces on the environment's compute pools and model endpoints, at create and " +
+					"update time. Tightening the policy below what existing pools use is refused with the pool named. Changes in place.",
 				Optional: true,
 				Computed: true,
 				Default: objectdefault.StaticValue(types.ObjectValueMust(environmentPolicyAttrTypes, map[string]attr.Value{
 					"max_gpus":                  types.Int64Null(),
 					"allowed_accelerator_types": types.SetNull(types.StringType),
 					"require_approved_models":   types.BoolValue(false),
+					"required_alarms":           types.SetNull(types.StringType),
 				})),
 				Attributes: map[string]schema.Attribute{
 					"max_gpus": schema.Int64Attribute{
@@ -108,6 +113,16 @@ func (r *environmentResource) Schema(ctx context.Context, _ resource.SchemaReque
 						Optional:            true,
 						Computed:            true,
 						Default:             booldefault.StaticBool(false),
+					},
+					"required_alarms": schema.SetAttribute{
+						MarkdownDescription: "Alarm metrics every model endpoint in the environment must be watched by, e.g. `[\"error_rate\", \"latency\"]` " +
+							"(an `mlops_alarm` with that `metric` naming the endpoint). A change of what an endpoint serves (a variant's `model_version` or " +
+							"`command`, a new variant) is refused until the alarms exist — at plan time when the provider can read them, and always by the " +
+							"control plane. Creating an endpoint is allowed (its alarms name it, so they come after it); the `mlops_model_endpoint` data " +
+							"source's conditions say what it still lacks. Each one of the alarm metrics: " + strings.Join(api.AlarmMetrics, ", ") + ". Unset requires none.",
+						ElementType: types.StringType,
+						Optional:    true,
+						Validators:  []validator.Set{setvalidator.SizeAtLeast(1), setvalidator.ValueStringsAre(stringvalidator.OneOf(api.AlarmMetrics...))},
 					},
 				},
 			},
@@ -265,6 +280,7 @@ func environmentToAPI(ctx context.Context, m environmentModel, diags *diag.Diagn
 		}
 		spec.Policy.AllowedAcceleratorTypes = setToAPI(ctx, p.AllowedAcceleratorTypes, diags)
 		spec.Policy.RequireApprovedModels = p.RequireApprovedModels.ValueBool()
+		spec.Policy.RequiredAlarms = setToAPI(ctx, p.RequiredAlarms, diags)
 	}
 	return spec
 }
@@ -276,6 +292,7 @@ func environmentFromAPI(ctx context.Context, env *api.Environment, prior environ
 		"max_gpus":                  types.Int64PointerValue(env.Spec.Policy.MaxGPUs),
 		"allowed_accelerator_types": setFromAPI(ctx, env.Spec.Policy.AllowedAcceleratorTypes, diags),
 		"require_approved_models":   types.BoolValue(env.Spec.Policy.RequireApprovedModels),
+		"required_alarms":           setFromAPI(ctx, env.Spec.Policy.RequiredAlarms, diags),
 	}
 	obj, d := types.ObjectValue(environmentPolicyAttrTypes, policy)
 	diags.Append(d...)

@@ -258,3 +258,66 @@ func waitForAnswers(t *testing.T, l *canaryLoad, version string, n int) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// requiredAlarmsConfig is endpoint api serving version in an environment
+// whose policy requires an error_rate alarm on every endpoint, with that
+// alarm when alarm is true.
+func (e *endpointAcc) requiredAlarmsConfig(version string, alarm bool) string {
+	cfg := e.base(`{ required_alarms = ["error_rate"] }`) + fmt.Sprintf(`
+resource "mlops_model_endpoint" "test" {
+  environment = mlops_environment.dev.name
+  name        = "api"
+  variants = [{
+    name            = "primary"
+    model_version   = %q
+    compute_pool    = mlops_compute_pool.cpu.name
+    replicas        = 1
+    traffic_percent = 100
+  }]
+  depends_on = [mlops_model_version.v1, mlops_model_version.v2]
+}
+`, version)
+	if alarm {
+		cfg += `
+resource "mlops_alarm" "errors" {
+  environment        = mlops_environment.dev.name
+  name               = "errors-high"
+  metric             = "error_rate"
+  endpoint           = mlops_model_endpoint.test.name
+  comparison         = "greater_than"
+  threshold          = 5
+  period_seconds     = 60
+  evaluation_periods = 1
+}
+`
+	}
+	return cfg
+}
+
+// TestAccModelEndpoint_requiredAlarms: policy.required_alarms lets an
+// endpoint be created before its alarms, but a plan that changes what it
+// serves fails at plan time, naming the missing alarm and the fix, until
+// the alarm exists.
+func TestAccModelEndpoint_requiredAlarms(t *testing.T) {
+	e := startEndpointAcc(t)
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             testAccCheckModelEndpointDestroyed(e.testAcc),
+		Steps: []resource.TestStep{
+			{
+				Config: e.requiredAlarmsConfig("v1", false),
+				Check:  e.checkPredict("v1", 21),
+			},
+			{
+				Config: e.requiredAlarmsConfig("v2", false),
+				ExpectError: expectErrorWords("Endpoint lacks alarms its environment requires", `environment "dev" requires`,
+					"policy.required_alarms", `create an mlops_alarm with metric "error_rate" and endpoint "api"`),
+			},
+			{Config: e.requiredAlarmsConfig("v1", true)},
+			{
+				Config: e.requiredAlarmsConfig("v2", true),
+				Check:  e.checkPredict("v2", 30),
+			},
+		},
+	})
+}

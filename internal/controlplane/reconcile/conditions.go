@@ -24,3 +24,18 @@ func setCondition(conds []api.Condition, c api.Condition, now time.Time) []api.C
 	c.LastTransitionTime = now
 	return append(conds, c)
 }
+
+// removeCondition drops the condition of type typ, for a condition that no
+// longer applies (its policy was lifted).
+func removeCondition(conds []api.Condition, typ string) []api.Condition {
+	out := conds[:0]
+	for _, c := range conds {
+		if c.Type != typ {
+			out = append(out, c)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}

@@ -94,6 +94,11 @@ type endpointPass struct {
 	// errs are internal errors (the store), returned after the status
 	// is written so that the pass is logged as failed.
 	errs []error
+	// alarmsRequired says the environment's policy.required_alarms asks
+	// for alarms; missingAlarms, when not empty, says which the endpoint
+	// lacks.
+	alarmsRequired bool
+	missingAlarms  string
 }
 
 // Reconcile implements Handler.
@@ -122,6 +127,7 @@ func (h *EndpointHandler) Reconcile(ctx context.Context, obj *store.Object) erro
 	p.variants(ctx)
 	p.shadow(ctx)
 	p.rollout(ctx)
+	p.requiredAlarms(ctx)
 	p.phase()
 	b, err := json.Marshal(p.st)
 	if err != nil {
@@ -497,4 +503,56 @@ func (p *endpointPass) phase() {
 	}
 	cond.Message = st.Message
 	st.Conditions = setCondition(st.Conditions, cond, p.now)
+	if !p.alarmsRequired {
+		st.Conditions = removeCondition(st.Conditions, conditionRequiredAlarms)
+		return
+	}
+	alarms := api.Condition{Type: conditionRequiredAlarms, Status: api.ConditionTrue, Reason: "Watched",
+		Message: "the endpoint has every alarm its environment's policy.required_alarms asks for"}
+	if p.missingAlarms != "" {
+		alarms.Status, alarms.Reason, alarms.Message = api.ConditionFalse, "MissingRequiredAlarms", p.missingAlarms
+		if st.Phase == api.PhaseReady {
+			st.Message += "; " + p.missingAlarms
+		}
+	}
+	st.Conditions = setCondition(st.Conditions, alarms, p.now)
+}
+
+// conditionRequiredAlarms says whether the endpoint has the alarms its
+// environment's policy requires; the API refuses to change what it serves
+// while it does not.
+const conditionRequiredAlarms = "RequiredAlarms"
+
+// requiredAlarms records which alarms the environment's
+// policy.required_alarms asks for and the endpoint lacks.
+func (p *endpointPass) requiredAlarms(ctx context.Context) {
+	envObj, err := p.h.Store.Get(ctx, api.Ref{Kind: api.KindEnvironment, Name: p.obj.Meta.Environment})
+	if err != nil {
+		p.errs = append(p.errs, fmt.Errorf("reading the environment of %s: %w", p.obj.Ref(), err))
+		return
+	}
+	var env api.EnvironmentSpec
+	if err := json.Unmarshal(envObj.Spec, &env); err != nil {
+		p.errs = append(p.errs, fmt.Errorf("decoding %s: %w", envObj.Ref(), err))
+		return
+	}
+	if len(env.Policy.RequiredAlarms) == 0 {
+		return
+	}
+	p.alarmsRequired = true
+	objs, err := listEnv(ctx, p.h.Store, api.KindAlarm, p.obj.Meta.Environment)
+	if err != nil {
+		p.errs = append(p.errs, fmt.Errorf("reading the alarms of %s: %w", p.obj.Ref(), err))
+		return
+	}
+	var specs []api.AlarmSpec
+	for _, o := range objs {
+		var spec api.AlarmSpec
+		if o.Meta.DeletionRequestedAt == nil && json.Unmarshal(o.Spec, &spec) == nil {
+			specs = append(specs, spec)
+		}
+	}
+	if missing := api.MissingRequiredAlarms(env.Policy.RequiredAlarms, p.obj.Meta.Name, specs); len(missing) > 0 {
+		p.missingAlarms = api.RequiredAlarmsMessage(p.obj.Meta.Environment, p.obj.Meta.Name, env.Policy.RequiredAlarms, missing)
+	}
 }

@@ -35,6 +35,17 @@ func environmentKind() *kind[api.EnvironmentSpec] {
 				}
 				seen[t] = true
 			}
+			required := map[string]bool{}
+			for i, m := range s.Policy.RequiredAlarms {
+				field := fmt.Sprintf("spec.policy.required_alarms[%d]", i)
+				if err := oneOf(field, m, api.AlarmMetrics...); err != nil {
+					return err
+				}
+				if required[m] {
+					return api.Errorf(api.EINVALID, field, "%q is listed twice; list each metric once", m)
+				}
+				required[m] = true
+			}
 			return nil
 		},
 		// Tightening a policy below what pools already use would leave the

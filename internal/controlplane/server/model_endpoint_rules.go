@@ -32,7 +32,10 @@ func modelEndpointKind() *kind[api.ModelEndpointSpec] {
 			if err := rolloutInProgressCheck(ctx, v, ref, s); err != nil {
 				return err
 			}
-			return modelEndpointRefCheck(ctx, v, ref, s)
+			if err := modelEndpointRefCheck(ctx, v, ref, s); err != nil {
+				return err
+			}
+			return requiredAlarmsCheck(ctx, v, ref, s)
 		},
 		initialStatus: func(*api.ModelEndpointSpec) any {
 			return api.ModelEndpointStatus{Status: api.Status{Phase: api.PhaseProvisioning, Reason: "Created", Message: "waiting for the reconciler"}}
@@ -352,4 +355,82 @@ func modelVersionNotServed(ctx context.Context, v store.View, obj *store.Object)
 	return api.Errorf(api.ECONFLICT, "",
 		"model version %q in environment %q is served by model endpoint %s; point the endpoint's variants at another version or delete the endpoint first",
 		version, obj.Meta.Environment, strings.Join(names, ", "))
+}
+
+// requiredAlarmsCheck refuses a change of what an existing endpoint serves
+// (a variant's model version or command, or a new variant) while the
+// endpoint lacks an alarm its environment's policy.required_alarms asks
+// for. A new endpoint is let through: its alarms name it, so they can only
+// come after it; the reconciler reports what it lacks.
+func requiredAlarmsCheck(ctx context.Context, v store.View, ref api.Ref, s *api.ModelEndpointSpec) error {
+	cur, err := v.Get(ctx, ref)
+	if isCode(err, api.ENOTFOUND) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var old api.ModelEndpointSpec
+	if err := json.Unmarshal(cur.Spec, &old); err != nil {
+		return fmt.Errorf("decoding spec of %s: %w", cur.Ref(), err)
+	}
+	field := ""
+	for i, vr := range s.Variants {
+		j := slices.IndexFunc(old.Variants, func(o api.EndpointVariant) bool { return o.Name == vr.Name })
+		switch {
+		case j < 0:
+			field = fmt.Sprintf("spec.variants[%d].name", i)
+		case old.Variants[j].ModelVersion != vr.ModelVersion:
+			field = fmt.Sprintf("spec.variants[%d].model_version", i)
+		case !slices.Equal(old.Variants[j].Command, vr.Command):
+			field = fmt.Sprintf("spec.variants[%d].command", i)
+		}
+		if field != "" {
+			break
+		}
+	}
+	if field == "" {
+		return nil
+	}
+	envObj, err := v.Get(ctx, api.Ref{Kind: api.KindEnvironment, Name: ref.Environment})
+	if err != nil {
+		return err
+	}
+	var env api.EnvironmentSpec
+	if err := json.Unmarshal(envObj.Spec, &env); err != nil {
+		return fmt.Errorf("decoding %s: %w", envObj.Ref(), err)
+	}
+	if len(env.Policy.RequiredAlarms) == 0 {
+		return nil
+	}
+	alarms, err := alarmSpecs(ctx, v, ref.Environment)
+	if err != nil {
+		return err
+	}
+	missing := api.MissingRequiredAlarms(env.Policy.RequiredAlarms, ref.Name, alarms)
+	if len(missing) == 0 {
+		return nil
+	}
+	return api.NewError(api.EINVALID, field, api.RequiredAlarmsMessage(ref.Environment, ref.Name, env.Policy.RequiredAlarms, missing))
+}
+
+// alarmSpecs returns the specs of the alarms of env that are not being
+// deleted.
+func alarmSpecs(ctx context.Context, v store.View, env string) ([]api.AlarmSpec, error) {
+	objs, err := v.ListAll(ctx, api.KindAlarm, env)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]api.AlarmSpec, 0, len(objs))
+	for _, o := range objs {
+		if o.Meta.DeletionRequestedAt != nil {
+			continue
+		}
+		var spec api.AlarmSpec
+		if err := json.Unmarshal(o.Spec, &spec); err != nil {
+			return nil, fmt.Errorf("decoding spec of %s: %w", o.Ref(), err)
+		}
+		out = append(out, spec)
+	}
+	return out, nil
 }
