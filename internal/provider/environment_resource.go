@@ -119,7 +119,7 @@ func (r *environmentResource) Schema(ctx context.Context, _ resource.SchemaReque
 							"(an `mlops_alarm` with that `metric` naming the endpoint). A change of what an endpoint serves (a variant's `model_version` or " +
 							"`command`, a new variant) is refused until the alarms exist — at plan time when the provider can read them, and always by the " +
 							"control plane. Creating an endpoint is allowed (its alarms name it, so they come after it); the `mlops_model_endpoint` data " +
-							"source's conditions say what it still lacks. Each one of the alarm metrics: " + strings.Join(api.AlarmMetrics, ", ") + ". Unset requires none.",
+							"source's `message` says what it still lacks. Each one of the alarm metrics: " + strings.Join(api.AlarmMetrics, ", ") + ". Unset requires none.",
 						ElementType: types.StringType,
 						Optional:    true,
 						Validators:  []validator.Set{setvalidator.SizeAtLeast(1), setvalidator.ValueStringsAre(stringvalidator.OneOf(api.AlarmMetrics...))},
