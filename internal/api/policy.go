@@ -49,3 +49,11 @@ func RequiredAlarmsMessage(env, endpoint string, required, missing []string) str
 		"create an mlops_alarm with metric %q and endpoint %q (one per missing metric) before changing what the endpoint serves",
 		env, strings.Join(required, ", "), endpoint, strings.Join(missing, ", "), missing[0], endpoint)
 }
+
+// UnapprovedVersionMessage says that a model endpoint may not serve a model
+// version that is not approved in an environment with
+// policy.require_approved_models, and how to fix it.
+func UnapprovedVersionMessage(env, version, approval string) string {
+	return fmt.Sprintf("model version %q is %s, and environment %q serves only approved versions (policy.require_approved_models); approve the version first or pick an approved one",
+		version, approval, env)
+}

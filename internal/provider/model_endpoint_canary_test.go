@@ -321,3 +321,52 @@ func TestAccModelEndpoint_requiredAlarms(t *testing.T) {
 		},
 	})
 }
+
+// TestAccModelEndpoint_approvedOnlyAtPlanTime: in an environment that
+// serves only approved versions, a plan to serve a pending version fails at
+// plan time with the policy and the fix; once an owner approved it (out of
+// band, as people do), the same configuration applies.
+func TestAccModelEndpoint_approvedOnlyAtPlanTime(t *testing.T) {
+	e := startEndpointAcc(t)
+	versions := e.base(`{ require_approved_models = true }`)
+	endpoint := versions + `
+resource "mlops_model_endpoint" "test" {
+  environment = mlops_environment.dev.name
+  name        = "api"
+  variants = [{
+    name            = "primary"
+    model_version   = mlops_model_version.v1.name
+    compute_pool    = mlops_compute_pool.cpu.name
+    replicas        = 1
+    traffic_percent = 100
+  }]
+}
+`
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             testAccCheckModelEndpointDestroyed(e.testAcc),
+		Steps: []resource.TestStep{
+			{Config: versions},
+			{
+				Config:      endpoint,
+				PlanOnly:    true,
+				ExpectError: expectErrorWords("Model version not approved", `model version "v1" is pending`, "policy.require_approved_models", "checked at plan time"),
+			},
+			{
+				PreConfig: func() {
+					ctx := context.Background()
+					mv, err := e.client.GetModelVersion(ctx, "dev", "v1")
+					if err != nil {
+						t.Fatal(err)
+					}
+					mv.Spec.Approval = api.ApprovalRequest{Status: api.ApprovalApproved, Reason: "beats the baseline"}
+					if _, err := e.client.UpdateModelVersion(ctx, "dev", "v1", mv.Spec, mv.Metadata.ETag); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: endpoint,
+				Check:  e.checkPredict("v1", 21),
+			},
+		},
+	})
+}

@@ -15,45 +15,61 @@ import (
 
 var _ resource.ResourceWithModifyPlan = (*modelEndpointResource)(nil)
 
-// ModifyPlan checks, at plan time, what the control plane checks when an
-// update changes what the endpoint serves (requiredAlarmsCheck): that the
-// endpoint has an alarm on every metric its environment's
-// policy.required_alarms names. A create is not checked (the alarms name
-// the endpoint, so they come after it), and neither is anything the
-// provider cannot know yet: unknown values, an environment or alarms it
-// cannot read. The control plane still checks at apply.
+// ModifyPlan checks, at plan time, what the control plane checks against
+// the environment's policy when the endpoint is written:
+//
+//   - with policy.require_approved_models, that every variant (and the
+//     shadow) serves an approved model version (modelEndpointRefCheck);
+//   - with policy.required_alarms, when an update changes what the endpoint
+//     serves, that alarms on the required metrics watch it
+//     (requiredAlarmsCheck). A create is not checked: the alarms name the
+//     endpoint, so they come after it.
+//
+// It says nothing when it cannot know: a destroy, unknown values, an
+// environment, version or alarms it cannot read. The control plane still
+// checks at apply.
 func (r *modelEndpointResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() || req.State.Raw.IsNull() || r.client == nil {
+	// Only a write is checked, as the control plane checks only writes: a
+	// plan that leaves the endpoint alone passes even if a version it
+	// serves was rejected since.
+	if req.Plan.Raw.IsNull() || r.client == nil || req.Plan.Raw.Equal(req.State.Raw) {
 		return
 	}
-	var plan, state modelEndpointModel
+	var plan modelEndpointModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() || plan.Environment.IsUnknown() || plan.Name.IsUnknown() {
+		return
+	}
+	envName, name := plan.Environment.ValueString(), plan.Name.ValueString()
+	env, err := r.client.GetEnvironment(ctx, envName)
+	if err != nil {
+		if !client.IsNotFound(err) {
+			tflog.Warn(ctx, "skipping the plan-time policy checks of a model endpoint", map[string]any{"environment": envName, "error": err.Error()})
+		}
+		return
+	}
+	if env.Spec.Policy.RequireApprovedModels {
+		r.checkApproved(ctx, plan, envName, resp)
+	}
+	if req.State.Raw.IsNull() || len(env.Spec.Policy.RequiredAlarms) == 0 {
+		return
+	}
+	var state modelEndpointModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
 		return
 	}
 	changed, ok := servingChange(plan.Variants, state.Variants)
 	if !ok || changed == nil {
 		return
 	}
-	envName, name := plan.Environment.ValueString(), plan.Name.ValueString()
-	env, err := r.client.GetEnvironment(ctx, envName)
-	if err != nil {
-		tflog.Warn(ctx, "skipping the plan-time check of required alarms", map[string]any{"environment": envName, "error": err.Error()})
-		return
-	}
 	required := env.Spec.Policy.RequiredAlarms
-	if len(required) == 0 {
-		return
-	}
 	var alarms []api.AlarmSpec
 	opts := api.ListOptions{Limit: api.MaxPageSize}
 	for {
 		page, err := r.client.ListAlarms(ctx, envName, opts)
 		if err != nil {
-			if !client.IsNotFound(err) {
-				tflog.Warn(ctx, "skipping the plan-time check of required alarms", map[string]any{"environment": envName, "error": err.Error()})
-			}
+			tflog.Warn(ctx, "skipping the plan-time check of required alarms", map[string]any{"environment": envName, "error": err.Error()})
 			return
 		}
 		for _, a := range page.Items {
@@ -65,10 +81,41 @@ func (r *modelEndpointResource) ModifyPlan(ctx context.Context, req resource.Mod
 		opts.PageToken = page.NextPageToken
 	}
 	if missing := api.MissingRequiredAlarms(required, name, alarms); len(missing) > 0 {
-		resp.Diagnostics.AddAttributeError(*changed, "Endpoint lacks alarms its environment requires",
+		resp.Diagnostics.AddAttributeError(*changed, "Endpoint lacks alarms its environment requires", changed.String()+": "+
 			api.RequiredAlarmsMessage(envName, name, required, missing)+
 				".\n\nThis was checked at plan time against the alarms that exist now. If this configuration also creates them, "+
 				"apply them first (terraform apply -target=<each mlops_alarm resource>), then the endpoint.")
+	}
+}
+
+// checkApproved reports every variant, and the shadow, whose model version
+// exists and is not approved. A version that does not exist yet (created
+// by the same apply) is left to the control plane.
+func (r *modelEndpointResource) checkApproved(ctx context.Context, plan modelEndpointModel, envName string, resp *resource.ModifyPlanResponse) {
+	check := func(p path.Path, version types.String) {
+		if version.IsUnknown() || version.IsNull() {
+			return
+		}
+		mv, err := r.client.GetModelVersion(ctx, envName, version.ValueString())
+		if err != nil {
+			if !client.IsNotFound(err) {
+				tflog.Warn(ctx, "skipping the plan-time approval check of a model version", map[string]any{"environment": envName, "error": err.Error()})
+			}
+			return
+		}
+		if mv.Spec.Approval.Status != api.ApprovalApproved {
+			// Terraform shows a nested attribute's error on the resource
+			// block, so the message names the attribute itself.
+			resp.Diagnostics.AddAttributeError(p, "Model version not approved", p.String()+": "+
+				api.UnapprovedVersionMessage(envName, version.ValueString(), mv.Spec.Approval.Status)+
+					".\n\nThis was checked at plan time: an owner of the environment approves the version (the API, mlopsctl or the console), then apply again.")
+		}
+	}
+	for i, v := range plan.Variants {
+		check(path.Root("variants").AtListIndex(i).AtName("model_version"), v.ModelVersion)
+	}
+	if plan.Shadow != nil {
+		check(path.Root("shadow").AtName("model_version"), plan.Shadow.ModelVersion)
 	}
 }
 

@@ -262,9 +262,7 @@ func modelEndpointRefCheck(ctx context.Context, v store.View, ref api.Ref, s *ap
 				vr.ModelVersion, mv.Framework, api.FrameworkMLOpsLinear)
 		}
 		if env.Policy.RequireApprovedModels && mv.Approval.Status != api.ApprovalApproved {
-			return api.Errorf(api.EINVALID, field+".model_version",
-				"model version %q is %s, and environment %q serves only approved versions (policy.require_approved_models); approve the version first or pick an approved one",
-				vr.ModelVersion, mv.Approval.Status, ref.Environment)
+			return api.NewError(api.EINVALID, field+".model_version", api.UnapprovedVersionMessage(ref.Environment, vr.ModelVersion, mv.Approval.Status))
 		}
 		return nil
 	}
