@@ -83,8 +83,8 @@ func (r *modelEndpointResource) ModifyPlan(ctx context.Context, req resource.Mod
 	if missing := api.MissingRequiredAlarms(required, name, alarms); len(missing) > 0 {
 		resp.Diagnostics.AddAttributeError(*changed, "Endpoint lacks alarms its environment requires", changed.String()+": "+
 			api.RequiredAlarmsMessage(envName, name, required, missing)+
-				".\n\nThis was checked at plan time against the alarms that exist now. If this configuration also creates them, "+
-				"apply them first (terraform apply -target=<each mlops_alarm resource>), then the endpoint.")
+			".\n\nThis was checked at plan time against the alarms that exist now. If this configuration also creates them, "+
+			"apply them first (terraform apply -target=<each mlops_alarm resource>), then the endpoint.")
 	}
 }
 
@@ -108,7 +108,7 @@ func (r *modelEndpointResource) checkApproved(ctx context.Context, plan modelEnd
 			// block, so the message names the attribute itself.
 			resp.Diagnostics.AddAttributeError(p, "Model version not approved", p.String()+": "+
 				api.UnapprovedVersionMessage(envName, version.ValueString(), mv.Spec.Approval.Status)+
-					".\n\nThis was checked at plan time: an owner of the environment approves the version (the API, mlopsctl or the console), then apply again.")
+				".\n\nThis was checked at plan time: an owner of the environment approves the version (the API, mlopsctl or the console), then apply again.")
 		}
 	}
 	for i, v := range plan.Variants {
