@@ -192,14 +192,14 @@ func TestAccModelEndpoint_canaryRollsBackOnErrors(t *testing.T) {
 					`model version "v1" is still serving variant "primary"`),
 			},
 			{ // applying the same change again retries the rollout (it fails again: the version is still broken)
-				PreConfig: func() { e.checkPredictNow(t, "v1", 21) },
+				PreConfig: func() { e.checkV1ServesNow(t) },
 				Config:    e.canaryConfig("broken"),
 				ExpectError: expectErrorWords("rollout was rolled back", `alarm "errors-high"`,
 					`model version "v1" is still serving variant "primary"`),
 			},
 			{ // traffic is back on v1; a healthy canary completes
 				PreConfig: func() {
-					e.checkPredictNow(t, "v1", 21)
+					e.checkV1ServesNow(t)
 					ep, err := e.client.GetModelEndpoint(context.Background(), "dev", "api")
 					if err != nil {
 						t.Fatal(err)

@@ -433,10 +433,11 @@ data "mlops_model_endpoint" "live" {
 `, version, smoke, rollout)
 }
 
-// checkPredictNow is checkPredict for a PreConfig.
-func (e *endpointAcc) checkPredictNow(t *testing.T, version string, want float64) {
+// checkV1ServesNow is checkPredict of v1 (2x+1) for a PreConfig: after a
+// rollback, the version that still serves.
+func (e *endpointAcc) checkV1ServesNow(t *testing.T) {
 	t.Helper()
-	if err := e.checkPredict(version, want)(nil); err != nil {
+	if err := e.checkPredict("v1", 21)(nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -464,7 +465,7 @@ func TestAccModelEndpoint_smokeTest(t *testing.T) {
 					`{"error":"the prediction is not a finite number`, `model version "v1" is still serving variant "primary"`),
 			},
 			{ // v1 still serves, and the next plan proposes the change again
-				PreConfig:          func() { e.checkPredictNow(t, "v1", 21) },
+				PreConfig:          func() { e.checkV1ServesNow(t) },
 				Config:             e.gatedConfig("overflow", smoke21, quickCanary),
 				PlanOnly:           true,
 				ExpectNonEmptyPlan: true,
@@ -537,7 +538,7 @@ func TestAccModelEndpoint_rollbackAlarm(t *testing.T) {
 			},
 			{ // v1 still serves; the data source names the alarm (which goes away now, so that the environment can be destroyed)
 				PreConfig: func() {
-					e.checkPredictNow(t, "v1", 21)
+					e.checkV1ServesNow(t)
 					if err := e.srv.DeleteAlarm(ctx, "dev", "errors-high"); err != nil {
 						t.Fatal(err)
 					}
