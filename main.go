@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"log"
+	"os"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 
@@ -14,13 +15,23 @@ import (
 // version is set by goreleaser (or -ldflags "-X main.version=...").
 var version = "dev"
 
+// providerAddress is the provider's registry address. terraform-plugin-go
+// names the provider's logger after its type: module "mlops", level from
+// TF_LOG_PROVIDER_MLOPS.
+const providerAddress = "registry.terraform.io/mlops-as-code/mlops"
+
 func main() {
 	var debug bool
 	flag.BoolVar(&debug, "debug", false, "run the provider with support for debuggers like delve")
 	flag.Parse()
 
+	// Under a debugger the provider's stderr is the developer's terminal,
+	// where the SDK's default logs are wanted.
+	if !debug {
+		provider.QuietUnrequestedLogs(os.Getenv, os.Setenv)
+	}
 	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
-		Address: "registry.terraform.io/mlops-as-code/mlops",
+		Address: providerAddress,
 		Debug:   debug,
 	})
 	if err != nil {

@@ -120,7 +120,8 @@ func buildRoutes() []Route {
 			Route{Method: http.MethodGet, Path: coll, OperationID: "list" + k.plural, Kind: k.kind, Op: OpList,
 				Summary: "List one page, ordered by name (query limit, page_token).", Response: k.list, Status: http.StatusOK},
 			Route{Method: http.MethodGet, Path: item, OperationID: "get" + k.singular, Kind: k.kind, Op: OpGet,
-				Summary: "Read one object; the ETag header is its etag.", Response: k.object, Status: http.StatusOK},
+				Summary: "Read one object; the ETag header is its etag. With wait_for_generation, a long poll until the status settles.", Response: k.object, Status: http.StatusOK,
+				Query: waitQueryParams},
 		)
 		if k.update != nil {
 			rs = append(rs, Route{Method: http.MethodPut, Path: item, OperationID: "update" + k.singular, Kind: k.kind, Op: OpUpdate,

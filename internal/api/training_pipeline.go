@@ -229,3 +229,9 @@ var pipelineRunRoutes = []Route{
 		Summary: "A run's step logs as text/plain (query step, attempt, tail); without step, every step's latest attempt.",
 		Status:  http.StatusOK},
 }
+
+// Settled reports whether the run finished (succeeded, failed or was
+// cancelled) as seen by a status of the given generation or later.
+func (s PipelineRunStatus) Settled(generation int64) bool {
+	return s.ObservedGeneration >= generation && RunFinished(s.Phase)
+}

@@ -83,6 +83,10 @@ type Client struct {
 	// fields rather than constants so tests can retry without sleeping.
 	backoffBase time.Duration
 	backoffMax  time.Duration
+	// pollBase and pollMax shape the polling of waits against an mlopsd
+	// that does not long-poll (poll.go).
+	pollBase time.Duration
+	pollMax  time.Duration
 }
 
 // New validates cfg and builds a Client. It does not contact mlopsd, because
@@ -125,6 +129,8 @@ func New(cfg Config) (*Client, error) {
 		},
 		backoffBase: 200 * time.Millisecond,
 		backoffMax:  5 * time.Second,
+		pollBase:    100 * time.Millisecond,
+		pollMax:     2 * time.Second,
 	}
 	if c.userAgent == "" {
 		c.userAgent = DefaultUserAgent

@@ -145,6 +145,9 @@ func Start(tb testing.TB, opts ...Option) *Server {
 	}
 	d.RunReconcilers()
 	tb.Cleanup(func() {
+		// httptest's Close waits for every request in flight: end long
+		// polls first rather than wait out their timeouts.
+		d.Server.EndWaits()
 		ts.Close()
 		if err := d.Close(); err != nil {
 			tb.Errorf("closing mlopsd: %v", err)

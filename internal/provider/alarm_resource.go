@@ -345,7 +345,7 @@ func (r *alarmResource) Create(ctx context.Context, req resource.CreateRequest, 
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	a, err = r.waitReady(ctx, env, name)
+	a, err = r.waitReady(ctx, env, name, a)
 	if a != nil {
 		resp.Diagnostics.Append(resp.State.Set(ctx, alarmFromAPI(ctx, a, plan, &resp.Diagnostics))...)
 	}
@@ -358,9 +358,9 @@ func (r *alarmResource) Create(ctx context.Context, req resource.CreateRequest, 
 
 // waitReady waits until the control plane evaluated the alarm's current
 // generation; a failed phase is an error that says why.
-func (r *alarmResource) waitReady(ctx context.Context, env, name string) (*api.Alarm, error) {
-	return waitReady(ctx, alarmObject(env, name),
-		func(ctx context.Context) (*api.Alarm, error) { return r.client.GetAlarm(ctx, env, name) },
+func (r *alarmResource) waitReady(ctx context.Context, env, name string, written *api.Alarm) (*api.Alarm, error) {
+	return waitReady(ctx, alarmObject(env, name), written,
+		func(ctx context.Context, gen int64) (*api.Alarm, error) { return r.client.WaitAlarmSettled(ctx, env, name, gen) },
 		func(a *api.Alarm) (api.Metadata, api.Status) { return a.Metadata, a.Status.Status })
 }
 
@@ -409,7 +409,7 @@ func (r *alarmResource) Update(ctx context.Context, req resource.UpdateRequest, 
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	a, err = r.waitReady(ctx, env, name)
+	a, err = r.waitReady(ctx, env, name, a)
 	if a != nil {
 		resp.Diagnostics.Append(resp.State.Set(ctx, alarmFromAPI(ctx, a, plan, &resp.Diagnostics))...)
 	}

@@ -238,7 +238,7 @@ func (r *batchInferenceJobResource) Create(ctx context.Context, req resource.Cre
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	settled, err := r.waitReady(ctx, env, name)
+	settled, err := r.waitReady(ctx, env, name, j)
 	if settled != nil {
 		resp.Diagnostics.Append(resp.State.Set(ctx, batchInferenceJobFromAPI(ctx, settled, plan, &resp.Diagnostics))...)
 	}
@@ -249,13 +249,13 @@ func (r *batchInferenceJobResource) Create(ctx context.Context, req resource.Cre
 	tflog.Info(ctx, "created batch inference job", map[string]any{"environment": env, "name": name, "uid": settled.Metadata.UID})
 }
 
-// waitReady polls until the control plane armed the job's current
+// waitReady waits (long-polling) until the control plane armed the job's current
 // generation: its compute pool and model version exist and its triggers
 // are set.
-func (r *batchInferenceJobResource) waitReady(ctx context.Context, env, name string) (*api.BatchInferenceJob, error) {
-	return waitReady(ctx, batchInferenceJobObject(env, name),
-		func(ctx context.Context) (*api.BatchInferenceJob, error) {
-			return r.client.GetBatchInferenceJob(ctx, env, name)
+func (r *batchInferenceJobResource) waitReady(ctx context.Context, env, name string, written *api.BatchInferenceJob) (*api.BatchInferenceJob, error) {
+	return waitReady(ctx, batchInferenceJobObject(env, name), written,
+		func(ctx context.Context, gen int64) (*api.BatchInferenceJob, error) {
+			return r.client.WaitBatchInferenceJobSettled(ctx, env, name, gen)
 		},
 		func(j *api.BatchInferenceJob) (api.Metadata, api.Status) { return j.Metadata, j.Status.Status })
 }
@@ -328,7 +328,7 @@ func (r *batchInferenceJobResource) Update(ctx context.Context, req resource.Upd
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	settled, err := r.waitReady(ctx, env, name)
+	settled, err := r.waitReady(ctx, env, name, j)
 	if settled != nil {
 		resp.Diagnostics.Append(resp.State.Set(ctx, batchInferenceJobFromAPI(ctx, settled, plan, &resp.Diagnostics))...)
 	}

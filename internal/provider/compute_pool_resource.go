@@ -219,7 +219,7 @@ func (r *computePoolResource) Create(ctx context.Context, req resource.CreateReq
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	settled, err := r.waitReady(ctx, env, name)
+	settled, err := r.waitReady(ctx, env, name, pool)
 	if settled != nil {
 		// Even a failed pool exists; record it as the server has it, and
 		// Terraform taints it so the next apply replaces it.
@@ -238,26 +238,24 @@ func (r *computePoolResource) beingDeleted(ctx context.Context, env, name string
 	return err == nil && pool.Metadata.DeletionRequestedAt != nil
 }
 
-// waitReady polls until the pool settled on its current generation. It
-// returns the last object read, also when it fails, so callers can record
-// what exists.
-func (r *computePoolResource) waitReady(ctx context.Context, env, name string) (*api.ComputePool, error) {
-	return waitReady(ctx, computePoolObject(env, name),
-		func(ctx context.Context) (*api.ComputePool, error) { return r.client.GetComputePool(ctx, env, name) },
+// waitReady waits until the pool written settled on its current
+// generation. It returns the last object read, also when it fails, so
+// callers can record what exists.
+func (r *computePoolResource) waitReady(ctx context.Context, env, name string, written *api.ComputePool) (*api.ComputePool, error) {
+	return waitReady(ctx, computePoolObject(env, name), written,
+		func(ctx context.Context, gen int64) (*api.ComputePool, error) {
+			return r.client.WaitComputePoolSettled(ctx, env, name, gen)
+		},
 		func(pool *api.ComputePool) (api.Metadata, api.Status) { return pool.Metadata, pool.Status.Status })
 }
 
 func (r *computePoolResource) waitGone(ctx context.Context, env, name string) error {
-	return waitGone(ctx, computePoolObject(env, name), r.exists(env, name))
+	return waitGone(ctx, computePoolObject(env, name), r.gone(env, name))
 }
 
-// exists returns a check that is nil while the pool exists and a not-found
-// error once it is gone.
-func (r *computePoolResource) exists(env, name string) func(context.Context) error {
-	return func(ctx context.Context) error {
-		_, err := r.client.GetComputePool(ctx, env, name)
-		return err
-	}
+// gone returns a wait that ends once the pool no longer exists.
+func (r *computePoolResource) gone(env, name string) func(context.Context) error {
+	return func(ctx context.Context) error { return r.client.WaitComputePoolGone(ctx, env, name) }
 }
 
 // Read refreshes the spec so that out-of-band edits show as drift. phase and
@@ -325,7 +323,7 @@ func (r *computePoolResource) Update(ctx context.Context, req resource.UpdateReq
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	settled, err := r.waitReady(ctx, env, name)
+	settled, err := r.waitReady(ctx, env, name, pool)
 	if settled != nil {
 		resp.Diagnostics.Append(resp.State.Set(ctx, computePoolFromAPI(settled, plan))...)
 	}
@@ -350,11 +348,11 @@ func (r *computePoolResource) Delete(ctx context.Context, req resource.DeleteReq
 
 	env, name := state.Environment.ValueString(), state.Name.ValueString()
 	// Pools release their nodes before they disappear (phase deleting).
-	deleteAndWait(ctx, &resp.Diagnostics, "compute pool", computePoolObject(env, name),
+	deleteAndWaitGone(ctx, &resp.Diagnostics, "compute pool", computePoolObject(env, name),
 		func(ctx context.Context) (*client.DeleteResult, error) {
 			return r.client.DeleteComputePool(ctx, env, name)
 		},
-		r.exists(env, name))
+		r.gone(env, name))
 }
 
 func (r *computePoolResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {

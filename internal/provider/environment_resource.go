@@ -172,7 +172,7 @@ func (r *environmentResource) Create(ctx context.Context, req resource.CreateReq
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	env, err = r.waitReady(ctx, name)
+	env, err = r.waitReady(ctx, name, env)
 	if err != nil {
 		resp.Diagnostics.AddError("Error waiting for environment", err.Error())
 		return
@@ -181,9 +181,11 @@ func (r *environmentResource) Create(ctx context.Context, req resource.CreateReq
 	resp.Diagnostics.Append(resp.State.Set(ctx, environmentFromAPI(ctx, env, plan, &resp.Diagnostics))...)
 }
 
-func (r *environmentResource) waitReady(ctx context.Context, name string) (*api.Environment, error) {
-	return waitReady(ctx, environmentObject(name),
-		func(ctx context.Context) (*api.Environment, error) { return r.client.GetEnvironment(ctx, name) },
+func (r *environmentResource) waitReady(ctx context.Context, name string, written *api.Environment) (*api.Environment, error) {
+	return waitReady(ctx, environmentObject(name), written,
+		func(ctx context.Context, gen int64) (*api.Environment, error) {
+			return r.client.WaitEnvironmentSettled(ctx, name, gen)
+		},
 		func(env *api.Environment) (api.Metadata, api.Status) { return env.Metadata, env.Status.Status })
 }
 
@@ -225,7 +227,7 @@ func (r *environmentResource) Update(ctx context.Context, req resource.UpdateReq
 		return
 	}
 	resp.Diagnostics.Append(setETag(ctx, resp.Private, env.Metadata.ETag)...)
-	env, err = r.waitReady(ctx, name)
+	env, err = r.waitReady(ctx, name, env)
 	if err != nil {
 		resp.Diagnostics.AddError("Error waiting for environment", err.Error())
 		return
@@ -248,12 +250,9 @@ func (r *environmentResource) Delete(ctx context.Context, req resource.DeleteReq
 	defer cancel()
 
 	name := state.Name.ValueString()
-	deleteAndWait(ctx, &resp.Diagnostics, "environment", environmentObject(name),
+	deleteAndWaitGone(ctx, &resp.Diagnostics, "environment", environmentObject(name),
 		func(ctx context.Context) (*client.DeleteResult, error) { return r.client.DeleteEnvironment(ctx, name) },
-		func(ctx context.Context) error {
-			_, err := r.client.GetEnvironment(ctx, name)
-			return err
-		})
+		func(ctx context.Context) error { return r.client.WaitEnvironmentGone(ctx, name) })
 }
 
 func (r *environmentResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {

@@ -224,7 +224,7 @@ func (r *featureGroupResource) Create(ctx context.Context, req resource.CreateRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	fg, err = r.waitReady(ctx, env, name)
+	fg, err = r.waitReady(ctx, env, name, fg)
 	if err != nil {
 		resp.Diagnostics.AddError("Error waiting for feature group", err.Error())
 		return
@@ -233,9 +233,11 @@ func (r *featureGroupResource) Create(ctx context.Context, req resource.CreateRe
 	resp.Diagnostics.Append(resp.State.Set(ctx, featureGroupFromAPI(ctx, fg, plan, &resp.Diagnostics))...)
 }
 
-func (r *featureGroupResource) waitReady(ctx context.Context, env, name string) (*api.FeatureGroup, error) {
-	return waitReady(ctx, featureGroupObject(env, name),
-		func(ctx context.Context) (*api.FeatureGroup, error) { return r.client.GetFeatureGroup(ctx, env, name) },
+func (r *featureGroupResource) waitReady(ctx context.Context, env, name string, written *api.FeatureGroup) (*api.FeatureGroup, error) {
+	return waitReady(ctx, featureGroupObject(env, name), written,
+		func(ctx context.Context, gen int64) (*api.FeatureGroup, error) {
+			return r.client.WaitFeatureGroupSettled(ctx, env, name, gen)
+		},
 		func(fg *api.FeatureGroup) (api.Metadata, api.Status) { return fg.Metadata, fg.Status })
 }
 
@@ -278,7 +280,7 @@ func (r *featureGroupResource) Update(ctx context.Context, req resource.UpdateRe
 		return
 	}
 	resp.Diagnostics.Append(setETag(ctx, resp.Private, fg.Metadata.ETag)...)
-	fg, err = r.waitReady(ctx, env, name)
+	fg, err = r.waitReady(ctx, env, name, fg)
 	if err != nil {
 		resp.Diagnostics.AddError("Error waiting for feature group", err.Error())
 		return
@@ -301,14 +303,11 @@ func (r *featureGroupResource) Delete(ctx context.Context, req resource.DeleteRe
 	defer cancel()
 
 	env, name := state.Environment.ValueString(), state.Name.ValueString()
-	deleteAndWait(ctx, &resp.Diagnostics, "feature group", featureGroupObject(env, name),
+	deleteAndWaitGone(ctx, &resp.Diagnostics, "feature group", featureGroupObject(env, name),
 		func(ctx context.Context) (*client.DeleteResult, error) {
 			return r.client.DeleteFeatureGroup(ctx, env, name)
 		},
-		func(ctx context.Context) error {
-			_, err := r.client.GetFeatureGroup(ctx, env, name)
-			return err
-		})
+		func(ctx context.Context) error { return r.client.WaitFeatureGroupGone(ctx, env, name) })
 }
 
 func (r *featureGroupResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {

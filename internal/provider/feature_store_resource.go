@@ -122,7 +122,7 @@ func (r *featureStoreResource) Create(ctx context.Context, req resource.CreateRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	fs, err = r.waitReady(ctx, env, name)
+	fs, err = r.waitReady(ctx, env, name, fs)
 	if err != nil {
 		resp.Diagnostics.AddError("Error waiting for feature store", err.Error())
 		return
@@ -131,9 +131,11 @@ func (r *featureStoreResource) Create(ctx context.Context, req resource.CreateRe
 	resp.Diagnostics.Append(resp.State.Set(ctx, featureStoreFromAPI(ctx, fs, plan, &resp.Diagnostics))...)
 }
 
-func (r *featureStoreResource) waitReady(ctx context.Context, env, name string) (*api.FeatureStore, error) {
-	return waitReady(ctx, featureStoreObject(env, name),
-		func(ctx context.Context) (*api.FeatureStore, error) { return r.client.GetFeatureStore(ctx, env, name) },
+func (r *featureStoreResource) waitReady(ctx context.Context, env, name string, written *api.FeatureStore) (*api.FeatureStore, error) {
+	return waitReady(ctx, featureStoreObject(env, name), written,
+		func(ctx context.Context, gen int64) (*api.FeatureStore, error) {
+			return r.client.WaitFeatureStoreSettled(ctx, env, name, gen)
+		},
 		func(fs *api.FeatureStore) (api.Metadata, api.Status) { return fs.Metadata, fs.Status })
 }
 
@@ -176,7 +178,7 @@ func (r *featureStoreResource) Update(ctx context.Context, req resource.UpdateRe
 		return
 	}
 	resp.Diagnostics.Append(setETag(ctx, resp.Private, fs.Metadata.ETag)...)
-	fs, err = r.waitReady(ctx, env, name)
+	fs, err = r.waitReady(ctx, env, name, fs)
 	if err != nil {
 		resp.Diagnostics.AddError("Error waiting for feature store", err.Error())
 		return
@@ -199,14 +201,11 @@ func (r *featureStoreResource) Delete(ctx context.Context, req resource.DeleteRe
 	defer cancel()
 
 	env, name := state.Environment.ValueString(), state.Name.ValueString()
-	deleteAndWait(ctx, &resp.Diagnostics, "feature store", featureStoreObject(env, name),
+	deleteAndWaitGone(ctx, &resp.Diagnostics, "feature store", featureStoreObject(env, name),
 		func(ctx context.Context) (*client.DeleteResult, error) {
 			return r.client.DeleteFeatureStore(ctx, env, name)
 		},
-		func(ctx context.Context) error {
-			_, err := r.client.GetFeatureStore(ctx, env, name)
-			return err
-		})
+		func(ctx context.Context) error { return r.client.WaitFeatureStoreGone(ctx, env, name) })
 }
 
 func (r *featureStoreResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {

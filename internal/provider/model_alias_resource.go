@@ -132,7 +132,7 @@ func (r *modelAliasResource) Create(ctx context.Context, req resource.CreateRequ
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	a, err = r.waitReady(ctx, env, name)
+	a, err = r.waitReady(ctx, env, name, a)
 	if err != nil {
 		resp.Diagnostics.AddError("Error waiting for model alias", err.Error())
 		return
@@ -141,9 +141,11 @@ func (r *modelAliasResource) Create(ctx context.Context, req resource.CreateRequ
 	resp.Diagnostics.Append(resp.State.Set(ctx, modelAliasFromAPI(ctx, a, plan, &resp.Diagnostics))...)
 }
 
-func (r *modelAliasResource) waitReady(ctx context.Context, env, name string) (*api.ModelAlias, error) {
-	return waitReady(ctx, modelAliasObject(env, name),
-		func(ctx context.Context) (*api.ModelAlias, error) { return r.client.GetModelAlias(ctx, env, name) },
+func (r *modelAliasResource) waitReady(ctx context.Context, env, name string, written *api.ModelAlias) (*api.ModelAlias, error) {
+	return waitReady(ctx, modelAliasObject(env, name), written,
+		func(ctx context.Context, gen int64) (*api.ModelAlias, error) {
+			return r.client.WaitModelAliasSettled(ctx, env, name, gen)
+		},
 		func(a *api.ModelAlias) (api.Metadata, api.Status) { return a.Metadata, a.Status })
 }
 
@@ -185,7 +187,7 @@ func (r *modelAliasResource) Update(ctx context.Context, req resource.UpdateRequ
 		return
 	}
 	resp.Diagnostics.Append(setETag(ctx, resp.Private, a.Metadata.ETag)...)
-	a, err = r.waitReady(ctx, env, name)
+	a, err = r.waitReady(ctx, env, name, a)
 	if err != nil {
 		resp.Diagnostics.AddError("Error waiting for model alias", err.Error())
 		return
@@ -209,14 +211,11 @@ func (r *modelAliasResource) Delete(ctx context.Context, req resource.DeleteRequ
 	defer cancel()
 
 	env, name := state.Environment.ValueString(), state.Name.ValueString()
-	deleteAndWait(ctx, &resp.Diagnostics, "model alias", modelAliasObject(env, name),
+	deleteAndWaitGone(ctx, &resp.Diagnostics, "model alias", modelAliasObject(env, name),
 		func(ctx context.Context) (*client.DeleteResult, error) {
 			return r.client.DeleteModelAlias(ctx, env, name)
 		},
-		func(ctx context.Context) error {
-			_, err := r.client.GetModelAlias(ctx, env, name)
-			return err
-		})
+		func(ctx context.Context) error { return r.client.WaitModelAliasGone(ctx, env, name) })
 }
 
 func (r *modelAliasResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {

@@ -127,7 +127,7 @@ func (r *modelResource) Create(ctx context.Context, req resource.CreateRequest, 
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	m, err = r.waitReady(ctx, env, name)
+	m, err = r.waitReady(ctx, env, name, m)
 	if err != nil {
 		resp.Diagnostics.AddError("Error waiting for model", err.Error())
 		return
@@ -136,9 +136,11 @@ func (r *modelResource) Create(ctx context.Context, req resource.CreateRequest, 
 	resp.Diagnostics.Append(resp.State.Set(ctx, modelFromAPI(ctx, m, plan, &resp.Diagnostics))...)
 }
 
-func (r *modelResource) waitReady(ctx context.Context, env, name string) (*api.Model, error) {
-	return waitReady(ctx, modelObject(env, name),
-		func(ctx context.Context) (*api.Model, error) { return r.client.GetModel(ctx, env, name) },
+func (r *modelResource) waitReady(ctx context.Context, env, name string, written *api.Model) (*api.Model, error) {
+	return waitReady(ctx, modelObject(env, name), written,
+		func(ctx context.Context, gen int64) (*api.Model, error) {
+			return r.client.WaitModelSettled(ctx, env, name, gen)
+		},
 		func(m *api.Model) (api.Metadata, api.Status) { return m.Metadata, m.Status })
 }
 
@@ -191,7 +193,7 @@ func (r *modelResource) Update(ctx context.Context, req resource.UpdateRequest, 
 		return
 	}
 	resp.Diagnostics.Append(setETag(ctx, resp.Private, m.Metadata.ETag)...)
-	m, err = r.waitReady(ctx, env, name)
+	m, err = r.waitReady(ctx, env, name, m)
 	if err != nil {
 		resp.Diagnostics.AddError("Error waiting for model", err.Error())
 		return
@@ -218,14 +220,11 @@ func (r *modelResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 	// pipeline runs registered outside Terraform; without it the control
 	// plane refuses while any exist and names them.
 	opts := client.DeleteModelOptions{Force: state.ForceDestroy.ValueBool()}
-	deleteAndWait(ctx, &resp.Diagnostics, "model", modelObject(env, name),
+	deleteAndWaitGone(ctx, &resp.Diagnostics, "model", modelObject(env, name),
 		func(ctx context.Context) (*client.DeleteResult, error) {
 			return r.client.DeleteModelWithOptions(ctx, env, name, opts)
 		},
-		func(ctx context.Context) error {
-			_, err := r.client.GetModel(ctx, env, name)
-			return err
-		})
+		func(ctx context.Context) error { return r.client.WaitModelGone(ctx, env, name) })
 }
 
 func (r *modelResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {

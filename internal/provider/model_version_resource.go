@@ -368,7 +368,7 @@ func (r *modelVersionResource) Create(ctx context.Context, req resource.CreateRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	v, err = r.waitReady(ctx, env, name)
+	v, err = r.waitReady(ctx, env, name, v)
 	if err != nil {
 		resp.Diagnostics.AddError("Error waiting for model version", err.Error())
 		return
@@ -377,9 +377,11 @@ func (r *modelVersionResource) Create(ctx context.Context, req resource.CreateRe
 	resp.Diagnostics.Append(resp.State.Set(ctx, modelVersionFromAPI(ctx, v, plan, &resp.Diagnostics))...)
 }
 
-func (r *modelVersionResource) waitReady(ctx context.Context, env, name string) (*api.ModelVersion, error) {
-	return waitReady(ctx, modelVersionObject(env, name),
-		func(ctx context.Context) (*api.ModelVersion, error) { return r.client.GetModelVersion(ctx, env, name) },
+func (r *modelVersionResource) waitReady(ctx context.Context, env, name string, written *api.ModelVersion) (*api.ModelVersion, error) {
+	return waitReady(ctx, modelVersionObject(env, name), written,
+		func(ctx context.Context, gen int64) (*api.ModelVersion, error) {
+			return r.client.WaitModelVersionSettled(ctx, env, name, gen)
+		},
 		func(v *api.ModelVersion) (api.Metadata, api.Status) { return v.Metadata, v.Status })
 }
 
@@ -422,7 +424,7 @@ func (r *modelVersionResource) Update(ctx context.Context, req resource.UpdateRe
 		return
 	}
 	resp.Diagnostics.Append(setETag(ctx, resp.Private, v.Metadata.ETag)...)
-	v, err = r.waitReady(ctx, env, name)
+	v, err = r.waitReady(ctx, env, name, v)
 	if err != nil {
 		resp.Diagnostics.AddError("Error waiting for model version", err.Error())
 		return
@@ -445,14 +447,11 @@ func (r *modelVersionResource) Delete(ctx context.Context, req resource.DeleteRe
 	defer cancel()
 
 	env, name := state.Environment.ValueString(), state.Name.ValueString()
-	deleteAndWait(ctx, &resp.Diagnostics, "model version", modelVersionObject(env, name),
+	deleteAndWaitGone(ctx, &resp.Diagnostics, "model version", modelVersionObject(env, name),
 		func(ctx context.Context) (*client.DeleteResult, error) {
 			return r.client.DeleteModelVersion(ctx, env, name)
 		},
-		func(ctx context.Context) error {
-			_, err := r.client.GetModelVersion(ctx, env, name)
-			return err
-		})
+		func(ctx context.Context) error { return r.client.WaitModelVersionGone(ctx, env, name) })
 }
 
 func (r *modelVersionResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {

@@ -174,7 +174,7 @@ func (r *notificationChannelResource) Create(ctx context.Context, req resource.C
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	ch, err = r.waitReady(ctx, env, name)
+	ch, err = r.waitReady(ctx, env, name, ch)
 	if ch != nil {
 		resp.Diagnostics.Append(resp.State.Set(ctx, notificationChannelFromAPI(ch, plan))...)
 	}
@@ -185,10 +185,10 @@ func (r *notificationChannelResource) Create(ctx context.Context, req resource.C
 	tflog.Info(ctx, "created notification channel", map[string]any{"environment": env, "name": name, "uid": ch.Metadata.UID})
 }
 
-func (r *notificationChannelResource) waitReady(ctx context.Context, env, name string) (*api.NotificationChannel, error) {
-	return waitReady(ctx, notificationChannelObject(env, name),
-		func(ctx context.Context) (*api.NotificationChannel, error) {
-			return r.client.GetNotificationChannel(ctx, env, name)
+func (r *notificationChannelResource) waitReady(ctx context.Context, env, name string, written *api.NotificationChannel) (*api.NotificationChannel, error) {
+	return waitReady(ctx, notificationChannelObject(env, name), written,
+		func(ctx context.Context, gen int64) (*api.NotificationChannel, error) {
+			return r.client.WaitNotificationChannelSettled(ctx, env, name, gen)
 		},
 		func(ch *api.NotificationChannel) (api.Metadata, api.Status) { return ch.Metadata, ch.Status.Status })
 }
@@ -245,7 +245,7 @@ func (r *notificationChannelResource) Update(ctx context.Context, req resource.U
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	ch, err = r.waitReady(ctx, env, name)
+	ch, err = r.waitReady(ctx, env, name, ch)
 	if ch != nil {
 		resp.Diagnostics.Append(resp.State.Set(ctx, notificationChannelFromAPI(ch, plan))...)
 	}

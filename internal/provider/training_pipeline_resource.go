@@ -335,7 +335,7 @@ func (r *trainingPipelineResource) Create(ctx context.Context, req resource.Crea
 		// A pipeline deleted outside Terraform keeps its name until its
 		// runs are cancelled and deleted; wait for that instead of failing the apply.
 		tflog.Info(ctx, "training pipeline of the same name is being deleted, waiting", map[string]any{"environment": env, "name": name})
-		if err = waitGone(ctx, what, r.exists(env, name)); err == nil {
+		if err = waitGone(ctx, what, r.gone(env, name)); err == nil {
 			p, err = r.client.CreateTrainingPipeline(ctx, env, name, spec)
 		}
 	}
@@ -350,7 +350,7 @@ func (r *trainingPipelineResource) Create(ctx context.Context, req resource.Crea
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	settled, err := r.waitReady(ctx, env, name)
+	settled, err := r.waitReady(ctx, env, name, p)
 	if settled != nil {
 		resp.Diagnostics.Append(resp.State.Set(ctx, trainingPipelineFromAPI(ctx, settled, plan, &resp.Diagnostics))...)
 	}
@@ -363,10 +363,10 @@ func (r *trainingPipelineResource) Create(ctx context.Context, req resource.Crea
 
 // waitReady polls until the control plane armed the pipeline's current
 // generation: its compute pool and model exist and its triggers are set.
-func (r *trainingPipelineResource) waitReady(ctx context.Context, env, name string) (*api.TrainingPipeline, error) {
-	return waitReady(ctx, trainingPipelineObject(env, name),
-		func(ctx context.Context) (*api.TrainingPipeline, error) {
-			return r.client.GetTrainingPipeline(ctx, env, name)
+func (r *trainingPipelineResource) waitReady(ctx context.Context, env, name string, written *api.TrainingPipeline) (*api.TrainingPipeline, error) {
+	return waitReady(ctx, trainingPipelineObject(env, name), written,
+		func(ctx context.Context, gen int64) (*api.TrainingPipeline, error) {
+			return r.client.WaitTrainingPipelineSettled(ctx, env, name, gen)
 		},
 		func(p *api.TrainingPipeline) (api.Metadata, api.Status) { return p.Metadata, p.Status.Status })
 }
@@ -377,13 +377,9 @@ func (r *trainingPipelineResource) beingDeleted(ctx context.Context, env, name s
 	return err == nil && p.Metadata.DeletionRequestedAt != nil
 }
 
-// exists returns a check that is nil while the pipeline exists and a
-// not-found error once it is gone.
-func (r *trainingPipelineResource) exists(env, name string) func(context.Context) error {
-	return func(ctx context.Context) error {
-		_, err := r.client.GetTrainingPipeline(ctx, env, name)
-		return err
-	}
+// gone returns a wait that ends once the pipeline no longer exists.
+func (r *trainingPipelineResource) gone(env, name string) func(context.Context) error {
+	return func(ctx context.Context) error { return r.client.WaitTrainingPipelineGone(ctx, env, name) }
 }
 
 // Read refreshes the spec so that out-of-band edits show as drift. Runs and
@@ -439,7 +435,7 @@ func (r *trainingPipelineResource) Update(ctx context.Context, req resource.Upda
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	settled, err := r.waitReady(ctx, env, name)
+	settled, err := r.waitReady(ctx, env, name, p)
 	if settled != nil {
 		resp.Diagnostics.Append(resp.State.Set(ctx, trainingPipelineFromAPI(ctx, settled, plan, &resp.Diagnostics))...)
 	}
@@ -465,11 +461,11 @@ func (r *trainingPipelineResource) Delete(ctx context.Context, req resource.Dele
 	env, name := state.Environment.ValueString(), state.Name.ValueString()
 	// A pipeline cancels its active runs and deletes all of its runs
 	// before it disappears.
-	deleteAndWait(ctx, &resp.Diagnostics, "training pipeline", trainingPipelineObject(env, name),
+	deleteAndWaitGone(ctx, &resp.Diagnostics, "training pipeline", trainingPipelineObject(env, name),
 		func(ctx context.Context) (*client.DeleteResult, error) {
 			return r.client.DeleteTrainingPipeline(ctx, env, name)
 		},
-		r.exists(env, name))
+		r.gone(env, name))
 }
 
 func (r *trainingPipelineResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {

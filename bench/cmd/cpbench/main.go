@@ -3,8 +3,11 @@
 // durability pragmas (WAL, synchronous=FULL, busy_timeout). Both serve the
 // same loopback workload at 1, 16 and 64 concurrent clients: durable creates
 // per second, then reads (p50, p99). A scale section then creates many
-// objects in one environment of mlopsd and reports reconcile throughput,
-// mlopsd's memory and the time to list them all, page by page.
+// objects in one environment of mlopsd, updates them all, and reports the
+// reconciler's throughput on the updates, mlopsd's memory, the time to list
+// the first page and to list them all, page by page. Last, the wait section
+// times the provider's wait (client.Wait*Settled, a long poll) for an object
+// the reconciler settles within milliseconds.
 //
 //	go run ./bench/cmd/cpbench          # 2000 requests or 10 s per cell, 1000 objects
 //	go run ./bench/cmd/cpbench -full    # 10000 objects
@@ -26,22 +29,38 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/bench/internal/harness"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/client"
 
 	// Registers the "sqlite" database/sql driver, the one mlopsd uses.
 	_ "modernc.org/sqlite"
 )
 
 const benchEnv = "bench"
+
+// cpuProfileDir, when set, is where mlopsd's CPU profiles go.
+var cpuProfileDir string
+
+// profileArgs are the extra mlopsd arguments of a section: a CPU profile
+// file when profiling.
+func profileArgs(section string) []string {
+	if cpuProfileDir == "" {
+		return nil
+	}
+	return []string{"-cpuprofile", filepath.Join(cpuProfileDir, "mlopsd-"+section+".pprof")}
+}
 
 // target is a server under test: how to create object i and read it back.
 type target struct {
@@ -67,7 +86,17 @@ func main() {
 	maxReq := flag.Int("requests", 2000, "most requests per cell")
 	maxDur := flag.Duration("duration", 10*time.Second, "longest time per cell")
 	scaleN := flag.Int("scale-n", 0, "objects in the scale section; 0 means 1000 (10000 with -full)")
+	serveDB := flag.String("serve-baseline", "", "internal: serve the baseline server on this SQLite file (cpbench runs itself so, in a process of its own)")
+	serveAddr := flag.String("baseline-addr", "127.0.0.1:0", "internal: listen address of -serve-baseline")
+	flag.StringVar(&cpuProfileDir, "cpuprofile", "", "directory to write CPU profiles of mlopsd to (mlopsd-load.pprof, mlopsd-scale.pprof); runs bench/cmd/mlopsdprof in place of mlopsd")
 	flag.Parse()
+	if *serveDB != "" {
+		if err := serveBaseline(*serveDB, *serveAddr); err != nil {
+			fmt.Fprintln(os.Stderr, "cpbench baseline:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *scaleN == 0 {
 		*scaleN = 1000
 		if *full {
@@ -95,6 +124,13 @@ func run(maxReq int, maxDur time.Duration, scaleN int, smoke bool) error {
 	defer os.RemoveAll(tmp)
 	fmt.Println("building mlopsd ...")
 	bin, err := harness.BuildMlopsd(root, filepath.Join(tmp, "bin"))
+	if cpuProfileDir != "" {
+		if cpuProfileDir, err = filepath.Abs(cpuProfileDir); err != nil {
+			return err
+		}
+		fmt.Printf("profiling: mlopsd is bench/cmd/mlopsdprof, CPU profiles go to %s\n", cpuProfileDir)
+		bin, err = harness.Build(root, filepath.Join(tmp, "bin"), "./bench/cmd/mlopsdprof", "mlopsd")
+	}
 	if err != nil {
 		return err
 	}
@@ -127,7 +163,7 @@ func run(maxReq int, maxDur time.Duration, scaleN int, smoke bool) error {
 	if err := os.MkdirAll(mdir, 0o755); err != nil {
 		return err
 	}
-	srv, err := harness.StartMlopsd(bin, mdir)
+	srv, err := harness.StartMlopsd(bin, mdir, profileArgs("load")...)
 	if err != nil {
 		return err
 	}
@@ -148,13 +184,20 @@ func run(maxReq int, maxDur time.Duration, scaleN int, smoke bool) error {
 	if err := os.MkdirAll(sdir, 0o755); err != nil {
 		return err
 	}
-	ssrv, err := harness.StartMlopsd(bin, sdir)
+	ssrv, err := harness.StartMlopsd(bin, sdir, profileArgs("scale")...)
 	if err != nil {
 		return err
 	}
 	defer ssrv.Stop()
 	if err := scale(ssrv, hc, scaleN); err != nil {
 		return fmt.Errorf("scale: %w\n%s", err, ssrv.Output())
+	}
+	waits := 200
+	if smoke {
+		waits = 10
+	}
+	if err := waitLatency(ssrv.URL, waits); err != nil {
+		return fmt.Errorf("wait latency: %w\n%s", err, ssrv.Output())
 	}
 	if smoke {
 		fmt.Println("smoke run: every measurement worked; the numbers at this size mean nothing")
@@ -266,10 +309,77 @@ func printCells(cells []cell) {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// startBaseline serves POST /items (one INSERT) and GET /items/{id} on a
-// SQLite file opened as mlopsd opens its own: WAL, synchronous=FULL, a busy
-// timeout, one writer connection with BEGIN IMMEDIATE, a read-only pool.
+// startBaseline runs the floor server in a process of its own (this
+// program again, with -serve-baseline), as mlopsd runs in its own: a server
+// inside the load generator's process would be spared the hand-off between
+// processes that every request to mlopsd pays, and be measured faster than
+// any server can be. It returns the target and a function that stops it.
 func startBaseline(path string) (target, func(), error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return target{}, nil, err
+	}
+	port, err := harness.FreePort()
+	if err != nil {
+		return target{}, nil, err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	cmd := exec.Command(exe, "-serve-baseline", path, "-baseline-addr", addr)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return target{}, nil, err
+	}
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(done)
+	}()
+	stop := func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	}
+	u := "http://" + addr
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(u + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		select {
+		case <-done:
+			return target{}, nil, errors.New("the baseline server exited at start")
+		default:
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return target{}, nil, fmt.Errorf("the baseline server does not answer on %s", u)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return target{
+		name: "baseline",
+		create: func(ctx context.Context, hc *http.Client, id string) error {
+			return post(ctx, hc, u+"/items", api.CreateFeatureStoreRequest{Name: id, Spec: featureStoreSpec()})
+		},
+		read: func(ctx context.Context, hc *http.Client, id string) error {
+			return get(ctx, hc, u+"/items/"+id)
+		},
+	}, stop, nil
+}
+
+// serveBaseline is the floor server: POST /items (one INSERT) and GET
+// /items/{id} on a SQLite file opened as mlopsd opens its own: WAL,
+// synchronous=FULL, a busy timeout, one writer connection with BEGIN
+// IMMEDIATE, a read-only pool. It serves addr until SIGTERM or SIGINT.
+func serveBaseline(path, addr string) error {
 	pragmas := func(writer bool) string {
 		q := url.Values{}
 		q.Add("_pragma", "busy_timeout(5000)")
@@ -284,18 +394,21 @@ func startBaseline(path string) (target, func(), error) {
 	}
 	wdb, err := sql.Open("sqlite", pragmas(true))
 	if err != nil {
-		return target{}, nil, err
+		return err
 	}
 	wdb.SetMaxOpenConns(1)
 	if _, err := wdb.Exec(`CREATE TABLE items (id TEXT PRIMARY KEY, body BLOB NOT NULL, created_at TEXT NOT NULL)`); err != nil {
-		return target{}, nil, err
+		return err
 	}
 	rdb, err := sql.Open("sqlite", pragmas(false))
 	if err != nil {
-		return target{}, nil, err
+		return err
 	}
 	rdb.SetMaxOpenConns(max(4, runtime.NumCPU()))
+	defer wdb.Close()
+	defer rdb.Close()
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {})
 	mux.HandleFunc("POST /items", func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			Name string          `json:"name"`
@@ -327,29 +440,23 @@ func startBaseline(path string) (target, func(), error) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(body)
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return target{}, nil, err
+		return err
 	}
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = hs.Serve(ln) }()
-	u := "http://" + ln.Addr().String()
-	stop := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = hs.Shutdown(ctx)
-		_ = rdb.Close()
-		_ = wdb.Close()
+		_ = hs.Shutdown(shutdown)
+	}()
+	if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
 	}
-	return target{
-		name: "baseline",
-		create: func(ctx context.Context, hc *http.Client, id string) error {
-			return post(ctx, hc, u+"/items", api.CreateFeatureStoreRequest{Name: id, Spec: featureStoreSpec()})
-		},
-		read: func(ctx context.Context, hc *http.Client, id string) error {
-			return get(ctx, hc, u+"/items/"+id)
-		},
-	}, stop, nil
+	return nil
 }
 
 func featureStoreSpec() api.FeatureStoreSpec {
@@ -410,8 +517,11 @@ func do(hc *http.Client, req *http.Request, into any) error {
 	return err
 }
 
-// scale creates n feature stores in one environment from 16 clients, waits
-// until the reconciler has settled all of them, and lists them page by page.
+// scale creates n feature stores in one environment from 16 clients, then
+// updates every one of them (which the reconciler must look at: a new
+// feature store is ready at once, an updated one only once the reconciler
+// recorded the new generation), waits until the reconciler has settled all
+// of them, and lists them page by page.
 func scale(srv *harness.Mlopsd, hc *http.Client, n int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
@@ -430,38 +540,54 @@ func scale(srv *harness.Mlopsd, hc *http.Client, n int) error {
 		return fmt.Errorf("created %d of %d objects", c.count, n)
 	}
 	createdIn := time.Since(start)
-	// Settled: every object's status describes its generation and is terminal.
-	var settledIn time.Duration
-	for {
-		items, _, err := listAll(ctx, hc, srv.URL, api.MaxPageSize)
-		if err != nil {
-			return err
-		}
-		settled := 0
-		for _, o := range items {
-			if o.Status.Settled(o.Metadata.Generation) {
-				settled++
-			}
-		}
-		if settled == n {
-			settledIn = time.Since(start)
-			break
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("%d of %d objects settled in %v", settled, n, time.Since(start))
-		}
-		time.Sleep(100 * time.Millisecond)
+	createSettled, err := waitAllSettled(ctx, hc, srv.URL, n, 1, start)
+	if err != nil {
+		return err
+	}
+	updateStart := time.Now()
+	spec := featureStoreSpec()
+	spec.Description = "updated"
+	u, err := load("mlopsd", "update", 16, n, 10*time.Minute, func(ctx context.Context, i int) error {
+		return put(ctx, hc, srv.URL+"/v1/environments/"+benchEnv+"/feature-stores/"+fmt.Sprintf("s%d", i), api.UpdateFeatureStoreRequest{Spec: spec})
+	})
+	if err != nil {
+		return err
+	}
+	if u.count != n {
+		return fmt.Errorf("updated %d of %d objects", u.count, n)
+	}
+	updatedIn := time.Since(updateStart)
+	reconciledIn, err := waitAllSettled(ctx, hc, srv.URL, n, 2, updateStart)
+	if err != nil {
+		return err
 	}
 	mem, _ := harness.ReadMemory(srv.Pid())
 
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Printf("\nscale: %d feature stores in one environment (16 clients create, then wait until every status is settled)\n", n)
+	fmt.Printf("\nscale: %d feature stores in one environment (16 clients create, then update every one; the reconciler settles the updates)\n", n)
 	fmt.Fprintln(w, "measure\tvalue\t")
 	fmt.Fprintf(w, "created in\t%.2f s (%.0f/s)\t\n", createdIn.Seconds(), float64(n)/createdIn.Seconds())
-	fmt.Fprintf(w, "all settled (reconciled) in\t%.2f s\t\n", settledIn.Seconds())
-	fmt.Fprintf(w, "reconcile throughput\t%.0f objects/s\t\n", float64(n)/settledIn.Seconds())
-	fmt.Fprintf(w, "per-object cost (create→settled, amortised)\t%.2f ms\t\n", ms(settledIn)/float64(n))
+	fmt.Fprintf(w, "all settled after create in\t%.2f s\t\n", createSettled.Seconds())
+	fmt.Fprintf(w, "updated in\t%.2f s (%.0f/s)\t\n", updatedIn.Seconds(), float64(n)/updatedIn.Seconds())
+	fmt.Fprintf(w, "all updates reconciled in\t%.2f s\t\n", reconciledIn.Seconds())
+	fmt.Fprintf(w, "reconcile throughput\t%.0f objects/s\t\n", float64(n)/reconciledIn.Seconds())
+	fmt.Fprintf(w, "per-object cost (update→settled, amortised)\t%.2f ms\t\n", ms(reconciledIn)/float64(n))
 	fmt.Fprintf(w, "mlopsd RSS now / peak\t%s / %s MiB\t\n", harness.MiB(mem.RSS), harness.MiB(mem.HWM))
+	var first []time.Duration
+	for range 5 {
+		t0 := time.Now()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/v1/environments/"+benchEnv+"/feature-stores", nil)
+		if err != nil {
+			return err
+		}
+		var l api.FeatureStoreList
+		if err := do(hc, req, &l); err != nil {
+			return err
+		}
+		first = append(first, time.Since(t0))
+	}
+	slices.Sort(first)
+	fmt.Fprintf(w, "first page (default size %d), median of 5\t%.1f ms\t\n", api.DefaultPageSize, ms(first[2]))
 	for _, page := range []int{api.DefaultPageSize, api.MaxPageSize} {
 		var times []time.Duration
 		pages := 0
@@ -506,4 +632,84 @@ func listAll(ctx context.Context, hc *http.Client, base string, limit int) ([]ap
 		}
 	}
 	return nil, 0, errors.New("more than 100000 pages")
+}
+
+// waitAllSettled lists the n feature stores until every status is settled
+// on generation gen or later and returns the time since start.
+func waitAllSettled(ctx context.Context, hc *http.Client, base string, n int, gen int64, start time.Time) (time.Duration, error) {
+	for {
+		items, _, err := listAll(ctx, hc, base, api.MaxPageSize)
+		if err != nil {
+			return 0, err
+		}
+		settled := 0
+		for _, o := range items {
+			if o.Metadata.Generation >= gen && o.Status.Settled(o.Metadata.Generation) {
+				settled++
+			}
+		}
+		if settled == n {
+			return time.Since(start), nil
+		}
+		if ctx.Err() != nil {
+			return 0, fmt.Errorf("%d of %d objects settled at generation %d in %v", settled, n, gen, time.Since(start))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func put(ctx context.Context, hc *http.Client, u string, body any) error {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u, bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	return do(hc, req, nil)
+}
+
+// waitLatency measures what the provider's waits cost: n times, one client
+// updates a feature store (the reconciler settles it within milliseconds)
+// and waits with client.WaitFeatureStoreSettled, the long poll the provider
+// uses, until mlopsd reports it settled. The time from the update's answer
+// to the wait's answer is the wait's overhead on top of the write.
+func waitLatency(base string, n int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	c, err := client.New(client.Config{Endpoint: base})
+	if err != nil {
+		return err
+	}
+	spec := featureStoreSpec()
+	if _, err := c.CreateFeatureStore(ctx, benchEnv, "wait-probe", spec); err != nil {
+		return err
+	}
+	var lat []time.Duration
+	for i := range n {
+		spec.Description = fmt.Sprintf("probe %d", i)
+		fs, err := c.UpdateFeatureStore(ctx, benchEnv, "wait-probe", spec, "")
+		if err != nil {
+			return err
+		}
+		t0 := time.Now()
+		got, err := c.WaitFeatureStoreSettled(ctx, benchEnv, "wait-probe", fs.Metadata.Generation)
+		if err != nil {
+			return err
+		}
+		lat = append(lat, time.Since(t0))
+		if got.Status.ObservedGeneration < fs.Metadata.Generation {
+			return fmt.Errorf("wait answered at observed generation %d, before %d", got.Status.ObservedGeneration, fs.Metadata.Generation)
+		}
+	}
+	slices.Sort(lat)
+	fmt.Printf("\nwait: update a feature store, then client.WaitFeatureStoreSettled (long poll) until the reconciler settled it; %d times, one client\n", n)
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "measure\tvalue\t")
+	fmt.Fprintf(w, "reported settled after the update, p50\t%.1f ms\t\n", ms(lat[len(lat)/2]))
+	fmt.Fprintf(w, "reported settled after the update, p99\t%.1f ms\t\n", ms(lat[min(len(lat)-1, len(lat)*99/100)]))
+	fmt.Fprintf(w, "reported settled after the update, max\t%.1f ms\t\n", ms(lat[len(lat)-1]))
+	return w.Flush()
 }

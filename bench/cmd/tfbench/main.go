@@ -1,8 +1,11 @@
-// Command tfbench measures Terraform itself (terraform_data, built in) and the
-// mlops provider against a real mlopsd on SQLite, at the same N, in one run on
-// one machine: apply (create), no-op plan (refresh), in-place update of every
-// resource, destroy. It prints wall times, peak RSS of terraform, of the
-// provider and of mlopsd, and each mlops row's ratio to terraform_data.
+// Command tfbench measures Terraform itself (terraform_data, built in), a
+// provider that does nothing (floor_resource of bench/cmd/floorprovider, on
+// the same plugin framework, standing in for the HashiCorp null provider)
+// and the mlops provider against a real mlopsd on SQLite, at the same N, in
+// one run on one machine: apply (create), no-op plan (refresh), in-place
+// update of every resource, destroy. It prints wall times, peak RSS of
+// terraform, of the provider and of mlopsd, and each row's ratio to
+// terraform_data and to floor_resource.
 //
 //	go run ./bench/cmd/tfbench              # N = 100 and 1000
 //	go run ./bench/cmd/tfbench -full        # N = 100, 1000 and 3000
@@ -33,6 +36,8 @@ import (
 const (
 	benchEnv   = "bench"
 	benchStore = "bench"
+	// floorCase is the no-op framework provider's case, the second floor.
+	floorCase = "floor_resource"
 )
 
 // steps are measured in this order for every case.
@@ -53,6 +58,23 @@ var cases = []tfCase{
 		return `variable "n" { type = number }
 variable "rev" { type = number }
 resource "terraform_data" "r" {
+  count = var.n
+  input = "rev-${var.rev}-${count.index}"
+}
+`
+	}},
+	// The floor of an external plugin: bench/cmd/floorprovider, a provider
+	// on the same framework that does nothing (the HashiCorp null provider
+	// cannot be installed here).
+	{name: floorCase, config: func(string) string {
+		return `terraform {
+  required_providers {
+    floor = { source = "mlops-bench/floor" }
+  }
+}
+variable "n" { type = number }
+variable "rev" { type = number }
+resource "floor_resource" "r" {
   count = var.n
   input = "rev-${var.rev}-${count.index}"
 }
@@ -174,7 +196,7 @@ func run(ns []int, parallelism int, smoke bool) error {
 		}
 	}
 	fmt.Println()
-	fmt.Println(`null provider: skipped: not installable from the Go module proxy here (see shared notes); terraform_data is the baseline`)
+	fmt.Println(`null provider: not installable here (the Go module proxy has no buildable release of it); floor_resource (bench/cmd/floorprovider, a no-op provider on the same plugin framework) stands in for it`)
 	printTable(results)
 	if smoke {
 		fmt.Println("smoke run: every step worked; the numbers at this N mean nothing")
@@ -291,22 +313,26 @@ func terraform(tf, dir string, env []string, srv *harness.Mlopsd, args ...string
 
 func printTable(results []result) {
 	base := map[string]time.Duration{}
+	floor := map[string]time.Duration{}
 	for _, r := range results {
-		if r.kase == "terraform_data" {
-			base[fmt.Sprintf("%d/%s", r.n, r.step)] = r.wall
+		key := fmt.Sprintf("%d/%s", r.n, r.step)
+		switch r.kase {
+		case "terraform_data":
+			base[key] = r.wall
+		case floorCase:
+			floor[key] = r.wall
 		}
 	}
-	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "N\tcase\tstep\twall s\t× terraform_data\tterraform MiB\tprovider MiB\tmlopsd MiB\t")
-	for _, r := range results {
-		ratio := "1.00"
-		if r.kase != "terraform_data" {
-			ratio = "-"
-			if b := base[fmt.Sprintf("%d/%s", r.n, r.step)]; b > 0 {
-				ratio = fmt.Sprintf("%.2f", float64(r.wall)/float64(b))
-			}
+	ratio := func(r result, of map[string]time.Duration) string {
+		if b := of[fmt.Sprintf("%d/%s", r.n, r.step)]; b > 0 {
+			return fmt.Sprintf("%.2f", float64(r.wall)/float64(b))
 		}
-		fmt.Fprintf(w, "%d\t%s\t%s\t%.2f\t%s\t%s\t%s\t%s\t\n", r.n, r.kase, r.step, r.wall.Seconds(), ratio,
+		return "-"
+	}
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "N\tcase\tstep\twall s\t× terraform_data\t× floor\tterraform MiB\tprovider MiB\tmlopsd MiB\t")
+	for _, r := range results {
+		fmt.Fprintf(w, "%d\t%s\t%s\t%.2f\t%s\t%s\t%s\t%s\t%s\t\n", r.n, r.kase, r.step, r.wall.Seconds(), ratio(r, base), ratio(r, floor),
 			harness.MiB(r.tfRSS), harness.MiB(r.provRSS), harness.MiB(r.mlopsRSS))
 	}
 	_ = w.Flush()

@@ -26,6 +26,9 @@ import (
 const (
 	ProviderAddr    = "registry.terraform.io/mlops-as-code/mlops"
 	ProviderVersion = "0.1.0"
+	// FloorProviderAddr is bench/cmd/floorprovider's, the no-op framework
+	// provider that stands in for the HashiCorp null provider.
+	FloorProviderAddr = "registry.terraform.io/mlops-bench/floor"
 )
 
 // ModuleRoot returns the directory of this module's go.mod.
@@ -43,11 +46,17 @@ func ModuleRoot() (string, error) {
 
 // BuildMlopsd builds cmd/mlopsd into dir and returns the binary's path.
 func BuildMlopsd(root, dir string) (string, error) {
-	bin := filepath.Join(dir, "mlopsd")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/mlopsd")
+	return Build(root, dir, "./cmd/mlopsd", "mlopsd")
+}
+
+// Build builds the main package pkg (e.g. ./bench/cmd/mlopsdprof) into
+// dir/name and returns the binary's path.
+func Build(root, dir, pkg, name string) (string, error) {
+	bin := filepath.Join(dir, name)
+	cmd := exec.Command("go", "build", "-o", bin, pkg)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building mlopsd: %v\n%s", err, out)
+		return "", fmt.Errorf("building %s: %v\n%s", pkg, err, out)
 	}
 	return bin, nil
 }
@@ -57,20 +66,27 @@ func BuildMlopsd(root, dir string) (string, error) {
 // configuration that installs it from there only.
 func BuildProviderMirror(root, dir string) (string, error) {
 	plugins := filepath.Join(dir, "plugins")
-	bin := filepath.Join(plugins, ProviderAddr, ProviderVersion, runtime.GOOS+"_"+runtime.GOARCH, "terraform-provider-mlops_v"+ProviderVersion)
+	platform := runtime.GOOS + "_" + runtime.GOARCH
+	bin := filepath.Join(plugins, ProviderAddr, ProviderVersion, platform, "terraform-provider-mlops_v"+ProviderVersion)
 	cmd := exec.Command("go", "build", "-o", bin, "-ldflags", "-X main.version="+ProviderVersion, ".")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("building the provider: %v\n%s", err, out)
 	}
+	floor := filepath.Join(plugins, FloorProviderAddr, ProviderVersion, platform, "terraform-provider-floor_v"+ProviderVersion)
+	cmd = exec.Command("go", "build", "-o", floor, "./bench/cmd/floorprovider")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building the floor provider: %v\n%s", err, out)
+	}
 	cfg := filepath.Join(dir, "terraformrc")
 	content := `provider_installation {
   filesystem_mirror {
     path    = "` + plugins + `"
-    include = ["` + ProviderAddr + `"]
+    include = ["` + ProviderAddr + `", "` + FloorProviderAddr + `"]
   }
   direct {
-    exclude = ["` + ProviderAddr + `"]
+    exclude = ["` + ProviderAddr + `", "` + FloorProviderAddr + `"]
   }
 }
 `

@@ -198,10 +198,13 @@ func New(cfg Config) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := openStore(cfg)
+	opened, err := openStore(cfg)
 	if err != nil {
 		return nil, err
 	}
+	// Every writer (API server, reconcilers, runs) shares one Watched, so
+	// a status written by a reconciler answers the API's long polls at once.
+	var st store.Store = store.Watch(opened)
 	if cfg.Auth {
 		if err := bootstrapAdmin(cfg, st); err != nil {
 			_ = st.Close()
@@ -316,6 +319,8 @@ func New(cfg Config) (*Daemon, error) {
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
 	recorder.Start()
+	// A shutdown answers long polls at once instead of waiting them out.
+	httpServer.RegisterOnShutdown(srv.EndWaits)
 	return &Daemon{cfg: cfg, Store: st, Server: srv, Reconciler: rec, Steps: steps, BatchSteps: batchSteps, Backends: backends, Metrics: recorder, Alarms: alarms, httpServer: httpServer}, nil
 }
 

@@ -14,6 +14,23 @@ import (
 // environments, feature stores, feature groups and the model registry
 // (models, versions, aliases). It records that the current generation was
 // observed and is ready.
+//
+// Which writes it sees, and why. A new object of these kinds is created
+// ready at generation 1 by its kind's initialStatus (server readyStatus), in
+// the create's own transaction, so creates are never pending and need no
+// wait: there is nothing to realise, and this handler would only write the
+// same status a pass later, in a second durable write per object (which was
+// a third of mlopsd's CPU time in a burst of creates, and every client
+// waited for it). That is the one shortcut, and it stays honest because it
+// is a pure function of the spec that was just validated and stored.
+// Later generations are left to this handler: store.UpdateSpec leaves the
+// status to reconcilers, so an update is pending until a pass here has
+// looked at the new generation, and observed_generation keeps meaning that
+// the control plane saw that generation. Clients wait for it with the
+// API's long poll (GET ...?wait_for_generation=N), which the status write
+// below ends at once. Should one of these kinds ever need real work (say,
+// creating an online store's tables), its initialStatus must go back to a
+// pending phase and the work belongs here.
 type readyHandler struct {
 	store store.Store
 }

@@ -146,17 +146,32 @@ func (r *Reconciler) Notify(string) {
 	}
 }
 
+// minWakeGap is the least time between the start of one pass and the start
+// of a pass that a Notify asked for. A burst of writes (a terraform apply of
+// a thousand objects) then costs a pass every few milliseconds rather than
+// one per write, each reading every kind's pending objects; a lone write is
+// still reconciled at once.
+const minWakeGap = 5 * time.Millisecond
+
 // Run loops until ctx is done.
 func (r *Reconciler) Run(ctx context.Context) {
 	t := time.NewTicker(r.interval)
 	defer t.Stop()
 	for {
+		start := time.Now()
 		r.Pass(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		case <-r.wake:
+			if gap := minWakeGap - time.Since(start); gap > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(gap):
+				}
+			}
 		}
 	}
 }

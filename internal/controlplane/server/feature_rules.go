@@ -35,9 +35,9 @@ func featureStoreKind() *kind[api.FeatureStoreSpec] {
 			}
 			return nil
 		},
-		initialStatus: func(*api.FeatureStoreSpec) any {
-			return api.Status{Phase: api.PhaseProvisioning, Reason: "Created", Message: "waiting for the reconciler"}
-		},
+		// Ready as soon as stored, like environments and models: see
+		// reconcile/ready.go for why generation 1 is settled here.
+		initialStatus: func(*api.FeatureStoreSpec) any { return readyStatus("feature store is ready") },
 	}
 }
 
@@ -73,10 +73,8 @@ func featureGroupKind() *kind[api.FeatureGroupSpec] {
 			}
 			return nil
 		},
-		parentOf: func(s *api.FeatureGroupSpec) string { return api.KindFeatureStore + "/" + s.FeatureStore },
-		initialStatus: func(*api.FeatureGroupSpec) any {
-			return api.Status{Phase: api.PhaseProvisioning, Reason: "Created", Message: "waiting for the reconciler"}
-		},
+		parentOf:      func(s *api.FeatureGroupSpec) string { return api.KindFeatureStore + "/" + s.FeatureStore },
+		initialStatus: func(*api.FeatureGroupSpec) any { return readyStatus("feature group is ready") },
 	}
 }
 

@@ -45,6 +45,9 @@ type kindHandler interface {
 	// dependentKinds lists, in order, the kinds of the children a forced
 	// delete removes first; nil when the kind cannot be force-deleted.
 	dependentKinds() []string
+	// settledAt reports whether obj is at rest for a long poll on
+	// generation (see wait.go).
+	settledAt(obj *store.Object, generation int64) (bool, error)
 }
 
 // kind is one resource kind's rules. Rules live here, in the control plane,
@@ -81,6 +84,11 @@ type kind[S any] struct {
 	// children (objects whose Parent is this one) that DELETE ?force=true
 	// removes before the object itself. Empty: the kind takes no force.
 	forceDeletes []string
+	// settled reports whether a status describes generation in one of the
+	// kind's terminal phases, which ends a long poll; nil means
+	// api.Status.Settled. Kinds whose status has terminal phases of its own
+	// set it to settledAs[TheirStatus].
+	settled func(status json.RawMessage, generation int64) (bool, error)
 }
 
 func (k *kind[S]) segment() string { return k.name }

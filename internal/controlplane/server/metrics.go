@@ -9,6 +9,9 @@ type serverMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	errors   *prometheus.CounterVec
+	// waiting counts the long polls (GET ...?wait_for_generation) waiting
+	// right now.
+	waiting prometheus.Gauge
 }
 
 func newServerMetrics(reg prometheus.Registerer) *serverMetrics {
@@ -26,7 +29,11 @@ func newServerMetrics(reg prometheus.Registerer) *serverMetrics {
 			Name: "mlopsd_api_errors_total",
 			Help: "API error responses by error code.",
 		}, []string{"code"}),
+		waiting: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "mlopsd_long_polls_waiting",
+			Help: "Long polls (GET with wait_for_generation) waiting for their object to settle right now.",
+		}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.errors)
+	reg.MustRegister(m.requests, m.duration, m.errors, m.waiting)
 	return m
 }

@@ -40,6 +40,7 @@ func modelEndpointKind() *kind[api.ModelEndpointSpec] {
 		initialStatus: func(*api.ModelEndpointSpec) any {
 			return api.ModelEndpointStatus{Status: api.Status{Phase: api.PhaseProvisioning, Reason: "Created", Message: "waiting for the reconciler"}}
 		},
+		settled: settledAs[api.ModelEndpointStatus],
 	}
 }
 

@@ -217,7 +217,26 @@ func (s *Server) handleGet(k kindHandler) http.HandlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
-		obj, err := s.store.Get(r.Context(), ref)
+		wait, err := parseWait(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if wait == nil {
+			obj, err := s.store.Get(r.Context(), ref)
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			s.sendObject(w, r, k, obj, http.StatusOK, false)
+			return
+		}
+		start := time.Now()
+		obj, err := s.waitSettled(r.Context(), k, ref, wait)
+		if r.Context().Err() != nil {
+			return // the client went away; nobody reads an answer
+		}
+		w.Header().Set(api.HeaderWaited, time.Since(start).Round(time.Millisecond).String())
 		if err != nil {
 			s.writeError(w, r, err)
 			return

@@ -55,7 +55,7 @@ func trainingPipelineKind() *kind[api.TrainingPipelineSpec] {
 // A delete is a teardown: the reconciler kills the run's steps and removes
 // its directory first.
 func pipelineRunKind() *kind[api.PipelineRunSpec] {
-	return &kind[api.PipelineRunSpec]{name: api.KindPipelineRun, teardown: true}
+	return &kind[api.PipelineRunSpec]{name: api.KindPipelineRun, teardown: true, settled: settledAs[api.PipelineRunStatus]}
 }
 
 // validateTrainingPipeline checks a pipeline's spec on its own and fills

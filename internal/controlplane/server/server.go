@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -67,6 +68,12 @@ type Server struct {
 	mux     *http.ServeMux
 	runs    runtime.RunLayout
 	gw      *gateway
+	// watch tells long polls about writes (wait.go); waitsEnded is closed
+	// by EndWaits.
+	watch      *store.Watched
+	waitReread time.Duration
+	waitsEnded chan struct{}
+	endWaits   sync.Once
 }
 
 // New builds a Server and registers its routes.
@@ -82,6 +89,13 @@ func New(cfg Config) *Server {
 		mux:     http.NewServeMux(),
 		runs:    runtime.RunLayout{Root: cfg.RunsDir},
 	}
+	// The daemon passes a store.Watched that its reconcilers write
+	// through too; any other store is wrapped here, so that at least this
+	// server's own writes wake long polls.
+	s.watch = store.Watch(cfg.Store)
+	s.store = s.watch
+	s.waitReread = defaultWaitReread
+	s.waitsEnded = make(chan struct{})
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

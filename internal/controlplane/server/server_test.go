@@ -747,14 +747,26 @@ func TestFeatureGroup_BecomesReady(t *testing.T) {
 	r := c.must(http.StatusCreated, http.MethodPost, objPath("dev", api.KindFeatureGroup, ""), api.CreateFeatureGroupRequest{
 		Name: "fg", Spec: featureGroupSpec("fs", api.Feature{Name: "age", ValueType: api.ValueTypeInt64}),
 	})
-	if fg := decode[api.FeatureGroup](t, r); fg.Status.Settled(1) {
-		t.Errorf("new feature group already settled: %+v", fg.Status)
+	// A new feature store or group has nothing to wait for: it is ready at
+	// generation 1 in the create's own answer (see reconcile/ready.go).
+	if fg := decode[api.FeatureGroup](t, r); !fg.Status.Settled(1) || fg.Status.Phase != api.PhaseReady {
+		t.Errorf("new feature group status = %+v, want ready at generation 1", fg.Status)
 	}
-	for _, path := range []string{objPath("dev", api.KindFeatureStore, "fs"), objPath("dev", api.KindFeatureGroup, "fg")} {
-		r := c.waitFor(path, 5*time.Second, func(r response) bool { return decode[api.FeatureGroup](t, r).Status.Settled(1) })
-		if st := decode[api.FeatureGroup](t, r).Status; st.Phase != api.PhaseReady || st.Reason != "" {
-			t.Errorf("%s status = %+v, want ready", path, st)
-		}
+	fs := decode[api.FeatureStore](t, c.must(http.StatusOK, http.MethodGet, objPath("dev", api.KindFeatureStore, "fs"), nil))
+	if !fs.Status.Settled(1) || fs.Status.Phase != api.PhaseReady {
+		t.Errorf("new feature store status = %+v, want ready at generation 1", fs.Status)
+	}
+	// An update is the reconciler's: pending until it looked at generation 2.
+	path := objPath("dev", api.KindFeatureGroup, "fg")
+	r = c.must(http.StatusOK, http.MethodPut, path, api.UpdateFeatureGroupRequest{
+		Spec: featureGroupSpec("fs", api.Feature{Name: "age", ValueType: api.ValueTypeInt64}, api.Feature{Name: "tenure", ValueType: api.ValueTypeInt64}),
+	})
+	if fg := decode[api.FeatureGroup](t, r); fg.Metadata.Generation != 2 || fg.Status.Settled(2) {
+		t.Errorf("updated feature group = %+v, %+v; want generation 2 not yet settled", fg.Metadata, fg.Status)
+	}
+	r = c.waitFor(path, 5*time.Second, func(r response) bool { return decode[api.FeatureGroup](t, r).Status.Settled(2) })
+	if st := decode[api.FeatureGroup](t, r).Status; st.Phase != api.PhaseReady || st.Reason != "" {
+		t.Errorf("%s status = %+v, want ready", path, st)
 	}
 }
 

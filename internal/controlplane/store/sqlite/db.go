@@ -78,10 +78,12 @@ func Open(path string, opts ...Option) (*DB, error) {
 		Name:       "sqlite",
 		BeginWrite: db.beginWrite,
 		BeginRead:  db.beginRead,
+		// Nil until Open opened the read pool, after the migrations.
+		ReadPool: func() *sql.DB { return db.read },
 	}, opts...)
 
 	var err error
-	if db.write, err = sql.Open("sqlite", dsn(path, true)); err != nil {
+	if db.write, err = openDB(dsn(path, true)); err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	db.write.SetMaxOpenConns(1)
@@ -105,7 +107,7 @@ func Open(path string, opts ...Option) (*DB, error) {
 		return nil, err
 	}
 
-	if db.read, err = sql.Open("sqlite", dsn(path, false)); err != nil {
+	if db.read, err = openDB(dsn(path, false)); err != nil {
 		_ = db.write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}

@@ -153,5 +153,5 @@ func (s *Store) beginLease(ctx context.Context) (*tx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: begin lease: %w", s.cfg.Name, err)
 	}
-	return &tx{sqlTx: t, now: s.now(), store: s}, nil
+	return &tx{sqlTx: t, q: t, now: s.now(), store: s}, nil
 }

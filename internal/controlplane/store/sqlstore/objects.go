@@ -44,7 +44,7 @@ func (s *Store) Create(ctx context.Context, obj *store.Object, opts store.WriteO
 
 // Get returns the object, or ENOTFOUND.
 func (s *Store) Get(ctx context.Context, ref api.Ref) (*store.Object, error) {
-	return inTx(ctx, s.beginRead, func(tx *tx) (*store.Object, error) {
+	return readOne(ctx, s, func(tx *tx) (*store.Object, error) {
 		return findObject(ctx, tx, ref)
 	})
 }
@@ -65,7 +65,7 @@ func (s *Store) List(ctx context.Context, kind, env string, opts api.ListOptions
 
 	// One row more than the page tells whether another page follows, so the
 	// last page never comes with a token that leads to an empty page.
-	objs, err := inTx(ctx, s.beginRead, func(tx *tx) ([]*store.Object, error) {
+	objs, err := readOne(ctx, s, func(tx *tx) ([]*store.Object, error) {
 		return queryObjects(ctx, tx, `SELECT `+objectColumns+` FROM objects
 			WHERE kind = ? AND environment = ? AND name > ?
 			ORDER BY name LIMIT ?`, kind, env, after, limit+1)
@@ -130,18 +130,30 @@ func (s *Store) Finalize(ctx context.Context, ref api.Ref, uid string, actor str
 	return err
 }
 
+// pendingCondition selects the objects a reconciler must look at: status
+// behind the spec, a phase that is not terminal (api.PhaseReady,
+// PhaseFailed, PhaseSucceeded, PhaseCancelled), or a deletion asked for. It
+// is the WHERE clause of the partial index objects_pending (migration
+// 0005_pending_index) word for word, with the phases as literals, so that
+// Pending reads only the index's few rows; the backends' tests check that
+// their planners use the index.
+const pendingCondition = `(observed_generation < generation
+       OR phase NOT IN ('ready', 'failed', 'succeeded', 'cancelled')
+       OR deletion_requested_at IS NOT NULL)`
+
 // Pending returns the objects of kind a reconciler must look at, ordered by
 // environment and name.
 func (s *Store) Pending(ctx context.Context, kind string) ([]*store.Object, error) {
-	return inTx(ctx, s.beginRead, func(tx *tx) ([]*store.Object, error) {
-		return queryObjects(ctx, tx, `SELECT `+objectColumns+` FROM objects
-			WHERE kind = ?
-			  AND (observed_generation < generation
-			       OR phase NOT IN (?, ?, ?, ?)
-			       OR deletion_requested_at IS NOT NULL)
-			ORDER BY environment, name`, kind, api.PhaseReady, api.PhaseFailed, api.PhaseSucceeded, api.PhaseCancelled)
+	return readOne(ctx, s, func(tx *tx) ([]*store.Object, error) {
+		return queryObjects(ctx, tx, PendingQuery, kind)
 	})
 }
+
+// PendingQuery is Pending's query, with one parameter: the kind. It is
+// exported for the backends' tests of its query plan.
+const PendingQuery = `SELECT ` + objectColumns + ` FROM objects
+			WHERE kind = ? AND ` + pendingCondition + `
+			ORDER BY environment, name`
 
 // idempotentWrite runs write in a write transaction, unless
 // opts.IdempotencyKey names an earlier write: then it returns that write's

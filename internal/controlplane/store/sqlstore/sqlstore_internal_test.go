@@ -1,8 +1,11 @@
 package sqlstore
 
 import (
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
 )
 
 // TestTimeFormat checks that stored timestamps round-trip exactly and sort
@@ -43,5 +46,14 @@ func TestRebind(t *testing.T) {
 		if got := s.rebind(query); got != tc.want {
 			t.Errorf("rebind with DollarParams %v = %q, want %q", tc.dollar, got, tc.want)
 		}
+	}
+}
+
+// TestPendingConditionPhases checks that the literal phases of
+// pendingCondition are the terminal phases of the API.
+func TestPendingConditionPhases(t *testing.T) {
+	want := "phase NOT IN ('" + api.PhaseReady + "', '" + api.PhaseFailed + "', '" + api.PhaseSucceeded + "', '" + api.PhaseCancelled + "')"
+	if !strings.Contains(pendingCondition, want) {
+		t.Fatalf("pendingCondition %q does not hold %q", pendingCondition, want)
 	}
 }
