@@ -360,7 +360,9 @@ func (r *alarmResource) Create(ctx context.Context, req resource.CreateRequest, 
 // generation; a failed phase is an error that says why.
 func (r *alarmResource) waitReady(ctx context.Context, env, name string, written *api.Alarm) (*api.Alarm, error) {
 	return waitReady(ctx, alarmObject(env, name), written,
-		func(ctx context.Context, gen int64) (*api.Alarm, error) { return r.client.WaitAlarmSettled(ctx, env, name, gen) },
+		func(ctx context.Context, gen int64) (*api.Alarm, error) {
+			return r.client.WaitAlarmSettled(ctx, env, name, gen)
+		},
 		func(a *api.Alarm) (api.Metadata, api.Status) { return a.Metadata, a.Status.Status })
 }
 
