@@ -294,7 +294,7 @@ func (r *trainingPipelineResource) Schema(ctx context.Context, _ resource.Schema
 						Validators:          []validator.List{listvalidator.SizeBetween(1, pipelineMaxWatchedURIs), listvalidator.UniqueValues()},
 					},
 					"on_alarm": schema.ListAttribute{
-						MarkdownDescription: "Names of alarms in the same environment (at most 32): every transition of one into `ALARM` starts one run with trigger `alarm`, for continuous training. The alarms need not exist yet; transitions made before the pipeline first saw an alarm start nothing.",
+						MarkdownDescription: "Names of alarms in the same environment (at most 32): every transition of one into `ALARM` starts one run with trigger `alarm`, for continuous training. The alarms need not exist yet; transitions made before both the pipeline and the alarm existed start nothing, and of those before the pipeline first saw an alarm only the newest into `ALARM` starts a run.",
 						ElementType:         types.StringType,
 						Optional:            true,
 						Validators: []validator.List{listvalidator.SizeBetween(1, pipelineMaxTriggerAlarms), listvalidator.UniqueValues(),

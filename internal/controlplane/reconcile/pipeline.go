@@ -34,8 +34,9 @@ const maxRunProbe = 100
 //     starts; the first hash seen is the baseline and starts nothing;
 //   - an alarm named in triggers.on_alarm, or one whose
 //     actions.start_pipelines names the pipeline, enters ALARM: one run
-//     starts per such transition (trigger alarm); the transitions an alarm
-//     made before the pipeline first saw it start nothing;
+//     starts per such transition (trigger alarm); of the transitions an
+//     alarm made before the pipeline first saw it, only the newest into
+//     ALARM made since both existed starts one (firstSightBaseline);
 //   - runs started by others (the manual-run route) are counted into
 //     status.run_count and status.last_run.
 //
@@ -361,6 +362,31 @@ func hasCode(err error, code string) bool {
 	return errors.As(err, &apiErr) && apiErr.Code == code
 }
 
+// firstSightBaseline is the transition count below which a pipeline that
+// sees alarm a for the first time starts nothing. An alarm can enter ALARM
+// before the pipeline handler's first pass over it (an alarm created with
+// actions.start_pipelines whose metric is already over the threshold), and
+// that transition must still start its run; transitions from before both
+// existed (an old alarm named by a new pipeline) start nothing. Of those in
+// between, only the newest into ALARM counts, so a relation declared late
+// starts at most one run for what happened before it was seen.
+func firstSightBaseline(pipeline, a *store.Object, as api.AlarmStatus) int64 {
+	since := pipeline.Meta.CreatedAt
+	if a.Meta.CreatedAt.After(since) {
+		since = a.Meta.CreatedAt
+	}
+	for i := len(as.History) - 1; i >= 0; i-- {
+		tr := as.History[i]
+		if tr.At.Before(since) {
+			break
+		}
+		if tr.To == api.AlarmStateAlarm {
+			return tr.Seq - 1
+		}
+	}
+	return as.TransitionCount
+}
+
 // alarmTriggers starts one run for each transition into ALARM of the alarms
 // the pipeline watches since it last looked, and returns notes on what it
 // watches. The alarms are those of triggers.on_alarm (which need not exist
@@ -400,15 +426,16 @@ func (h *PipelineHandler) alarmTriggers(ctx context.Context, obj *store.Object, 
 			return nil, fmt.Errorf("decoding status of %s: %w", a.Ref(), err)
 		}
 		last, known := st.AlarmTransitions[a.Meta.UID]
-		if known {
-			for _, tr := range as.History {
-				if tr.Seq <= last || tr.To != api.AlarmStateAlarm {
-					continue
-				}
-				key := fmt.Sprintf("trigger/%s/alarm/%s/%d", obj.Meta.UID, a.Meta.UID, tr.Seq)
-				if err := h.startRun(ctx, obj, spec, st, api.TriggerAlarm, key); err != nil {
-					return nil, err
-				}
+		if !known {
+			last = firstSightBaseline(obj, a, as)
+		}
+		for _, tr := range as.History {
+			if tr.Seq <= last || tr.To != api.AlarmStateAlarm {
+				continue
+			}
+			key := fmt.Sprintf("trigger/%s/alarm/%s/%d", obj.Meta.UID, a.Meta.UID, tr.Seq)
+			if err := h.startRun(ctx, obj, spec, st, api.TriggerAlarm, key); err != nil {
+				return nil, err
 			}
 		}
 		seen[a.Meta.UID] = max(as.TransitionCount, last)

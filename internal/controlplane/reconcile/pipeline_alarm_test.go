@@ -3,6 +3,7 @@ package reconcile_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/pipeline"
@@ -14,6 +15,12 @@ import (
 // evaluator records them.
 func (f *pipelineFixture) setAlarmStatus(name string, states ...string) {
 	f.tb.Helper()
+	f.setAlarmStatusAt(name, now, states...)
+}
+
+// setAlarmStatusAt is setAlarmStatus with the transitions made at at.
+func (f *pipelineFixture) setAlarmStatusAt(name string, at time.Time, states ...string) {
+	f.tb.Helper()
 	ref := api.Ref{Kind: api.KindAlarm, Environment: "dev", Name: name}
 	obj, err := f.st.Get(f.ctx, ref)
 	if err != nil {
@@ -21,7 +28,7 @@ func (f *pipelineFixture) setAlarmStatus(name string, states ...string) {
 	}
 	st := api.AlarmStatus{Status: api.Status{Phase: api.PhaseReady, ObservedGeneration: 1}, State: api.AlarmStateInsufficientData}
 	for i, to := range states {
-		st.History = append(st.History, api.AlarmTransition{Seq: int64(i + 1), From: st.State, To: to, At: now})
+		st.History = append(st.History, api.AlarmTransition{Seq: int64(i + 1), From: st.State, To: to, At: at})
 		st.State, st.TransitionCount = to, int64(i+1)
 	}
 	if _, err := f.st.UpdateStatus(f.ctx, ref, obj.Meta.UID, mustJSON(f.tb, st)); err != nil {
@@ -55,13 +62,13 @@ func (f *pipelineFixture) watch(h *reconcile.PipelineHandler, name string) api.T
 
 func TestPipeline_OnAlarm(t *testing.T) {
 	f := newPipelineFixture(t, 2)
+	alarm := api.AlarmSpec{Metric: api.AlarmMetricFeatureDriftPSI, Endpoint: "api", Comparison: api.ComparisonGreaterThan, Threshold: "0.2", PeriodSeconds: 60, EvaluationPeriods: 1}
+	f.create(api.KindAlarm, "dev", "drift", alarm, api.AlarmStatus{State: api.AlarmStateInsufficientData})
+	// The alarm fired before the pipeline existed: that starts nothing.
+	f.setAlarmStatusAt("drift", time.Now().Add(-time.Hour), api.AlarmStateAlarm)
 	spec := pspec(sh("train", "true"))
 	spec.Triggers.OnAlarm = []string{"drift", "later"}
 	f.createPipeline("retrain", spec)
-	alarm := api.AlarmSpec{Metric: api.AlarmMetricFeatureDriftPSI, Endpoint: "api", Comparison: api.ComparisonGreaterThan, Threshold: "0.2", PeriodSeconds: 60, EvaluationPeriods: 1}
-	f.create(api.KindAlarm, "dev", "drift", alarm, api.AlarmStatus{State: api.AlarmStateInsufficientData})
-	// The alarm fired before the pipeline first looked: that starts nothing.
-	f.setAlarmStatus("drift", api.AlarmStateAlarm)
 	h := &reconcile.PipelineHandler{Store: f.st, Now: f.clock.Now}
 
 	st := f.watch(h, "retrain")
@@ -128,20 +135,48 @@ func TestPipeline_StartedByAlarmAction(t *testing.T) {
 		t.Fatalf("message = %q", st.Message)
 	}
 
-	// A recreated alarm of the same name is a new alarm: its history is
-	// its own, and what it did before the pipeline saw it starts nothing.
+	// A recreated alarm of the same name is a new alarm with a history of
+	// its own: its first transition into ALARM starts a run of its own,
+	// also when it came before the pipeline's first look at it.
 	if _, err := f.st.Delete(f.ctx, errorsObj.Ref(), false, store.WriteOptions{Actor: "alice"}); err != nil {
 		t.Fatal(err)
 	}
 	f.create(api.KindAlarm, "dev", "errors", alarm, api.AlarmStatus{State: api.AlarmStateInsufficientData})
 	f.setAlarmStatus("errors", api.AlarmStateAlarm)
 	f.watch(h, "retrain-on-errors")
-	if runs := f.alarmRuns(); len(runs) != 1 {
-		t.Fatalf("the recreated alarm's old transition started a run: %d runs", len(runs))
+	f.watch(h, "retrain-on-errors")
+	if runs := f.alarmRuns(); len(runs) != 2 {
+		t.Fatalf("runs after the recreated alarm fired: %d, want 2", len(runs))
 	}
 	_, st = f.pipeline("retrain-on-errors")
 	recreated, _ := f.st.Get(f.ctx, api.Ref{Kind: api.KindAlarm, Environment: "dev", Name: "errors"})
 	if _, ok := st.AlarmTransitions[errorsObj.Meta.UID]; ok || len(st.AlarmTransitions) != 1 || st.AlarmTransitions[recreated.Meta.UID] != 1 {
 		t.Fatalf("alarm transitions = %v; want only the recreated alarm's, at 1", st.AlarmTransitions)
+	}
+}
+
+// An alarm created after the pipeline that enters ALARM before the
+// pipeline's first look at it still starts its run, once; so does a
+// pipeline that names an alarm which fires before the pipeline's first pass.
+func TestPipeline_OnAlarmFiredBeforeFirstLook(t *testing.T) {
+	f := newPipelineFixture(t, 2)
+	spec := pspec(sh("train", "true"))
+	spec.Triggers.OnAlarm = []string{"drift"}
+	f.createPipeline("retrain", spec)
+	alarm := api.AlarmSpec{Metric: api.AlarmMetricFeatureDriftPSI, Endpoint: "api", Comparison: api.ComparisonGreaterThan, Threshold: "0.2", PeriodSeconds: 60, EvaluationPeriods: 1}
+	f.create(api.KindAlarm, "dev", "drift", alarm, api.AlarmStatus{State: api.AlarmStateInsufficientData})
+	// Three transitions before the first look, two into ALARM: one run.
+	f.setAlarmStatus("drift", api.AlarmStateAlarm, api.AlarmStateOK, api.AlarmStateAlarm)
+	h := &reconcile.PipelineHandler{Store: f.st, Now: f.clock.Now}
+	for range 3 {
+		f.watch(h, "retrain")
+	}
+	runs := f.alarmRuns()
+	if len(runs) != 1 {
+		t.Fatalf("runs after the alarm fired before the first look: %d (%v)", len(runs), f.runNames())
+	}
+	drift, _ := f.st.Get(f.ctx, api.Ref{Kind: api.KindAlarm, Environment: "dev", Name: "drift"})
+	if _, st := f.pipeline("retrain"); st.AlarmTransitions[drift.Meta.UID] != 3 {
+		t.Fatalf("status = %+v", st)
 	}
 }

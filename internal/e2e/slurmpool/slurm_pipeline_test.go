@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -212,14 +213,34 @@ func TestSlurmPool_EndToEnd(t *testing.T) {
 		if run.Status.Phase != api.PhaseCancelled {
 			t.Fatalf("run %s (%s), want cancelled", run.Status.Phase, run.Status.Message)
 		}
-		out, err := f.cluster.Run(f.ctx, "squeue", "-h", "-t", "all", "-o", "%j %T")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, line := range strings.Split(out, "\n") {
-			if strings.Contains(line, ".sleep.1") && !strings.Contains(line, "CANCELLED") {
-				t.Errorf("job not cancelled in Slurm: %s", line)
+		// scancel ends the job through COMPLETING (slurmd still killing
+		// its processes) before it shows CANCELLED; a 120 s sleep cannot
+		// complete by itself meanwhile, so wait for the state to settle.
+		deadline = time.Now().Add(waitTimeout)
+		for {
+			out, err := f.cluster.Run(f.ctx, "squeue", "-h", "-t", "all", "-o", "%j %T")
+			if err != nil {
+				t.Fatal(err)
 			}
+			var states []string
+			for _, line := range strings.Split(out, "\n") {
+				if strings.Contains(line, ".sleep.1") {
+					states = append(states, line)
+				}
+			}
+			settling := slices.ContainsFunc(states, func(l string) bool {
+				return strings.Contains(l, "COMPLETING") || strings.Contains(l, "RUNNING")
+			})
+			if settling && time.Now().Before(deadline) {
+				time.Sleep(100 * time.Millisecond)
+				continue
+			}
+			for _, line := range states {
+				if !strings.Contains(line, "CANCELLED") {
+					t.Errorf("job not cancelled in Slurm: %s", line)
+				}
+			}
+			break
 		}
 	})
 }
