@@ -500,9 +500,11 @@ func TestAccModelEndpoint_rollbackAlarm(t *testing.T) {
 		at := time.Now().Add(-time.Hour)
 		return api.AlarmStatus{Status: api.Status{Phase: api.PhaseReady}, State: api.AlarmStateOK, StateChangedAt: &at}
 	}
+	firing := make(chan struct{}) // closed when the alarm stopped firing
+	// Long enough a bake that only the alarm ends it.
 	slowCanary := `    strategy          = "canary"
     step_percent      = 50
-    bake_time_seconds = 600
+    bake_time_seconds = 120
     rollback_alarms   = ["errors-high"]`
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -520,15 +522,24 @@ func TestAccModelEndpoint_rollbackAlarm(t *testing.T) {
 						t.Fatal(err)
 					}
 					go func() {
+						defer close(firing)
+						ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+						defer cancel()
+						// Once the rollout runs, the alarm is in ALARM until
+						// the rollout ended; should the evaluator's next
+						// period overwrite it meanwhile, it is put back.
 						_ = client.Poll(ctx, 20*time.Millisecond, func(ctx context.Context) (bool, error) {
 							// A failed read is retried: the apply is still running.
 							ep, err := e.client.GetModelEndpoint(ctx, "dev", "api")
-							if err == nil && ep.Status.Rollout != nil {
-								at := time.Now()
-								st := api.AlarmStatus{Status: api.Status{Phase: api.PhaseReady}, State: api.AlarmStateAlarm, StateReason: "error_rate 12.5 > 5", StateChangedAt: &at}
-								return true, e.srv.PutAlarm(ctx, "dev", "errors-high", alarm, st)
+							if err != nil || ep.Status.Rollout == nil {
+								return ep != nil && ep.Status.Phase == api.PhaseRolledBack, nil
 							}
-							return false, nil
+							if a, err := e.client.GetAlarm(ctx, "dev", "errors-high"); err == nil && a.Status.State == api.AlarmStateAlarm {
+								return false, nil
+							}
+							at := time.Now()
+							st := api.AlarmStatus{Status: api.Status{Phase: api.PhaseReady}, State: api.AlarmStateAlarm, StateReason: "error_rate 12.5 > 5", StateChangedAt: &at}
+							return false, e.srv.PutAlarm(ctx, "dev", "errors-high", alarm, st)
 						})
 					}()
 				},
@@ -538,6 +549,7 @@ func TestAccModelEndpoint_rollbackAlarm(t *testing.T) {
 			},
 			{ // v1 still serves; the data source names the alarm (which goes away now, so that the environment can be destroyed)
 				PreConfig: func() {
+					<-firing
 					e.checkV1ServesNow(t)
 					if err := e.srv.DeleteAlarm(ctx, "dev", "errors-high"); err != nil {
 						t.Fatal(err)
