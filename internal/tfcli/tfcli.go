@@ -58,19 +58,16 @@ func BuildMirror(root, dir string, providers ...Provider) (string, error) {
 		}
 		addrs = append(addrs, fmt.Sprintf("%q", p.Addr))
 	}
-	list := strings.Join(addrs, ", ")
-	// direct with exclude makes a missing build an init error rather
-	// than a download from the registry.
+	// No direct method: any provider the mirror lacks (a misspelt source,
+	// or hashicorp/mlops for a configuration without required_providers)
+	// is an init error, never a download from the registry.
 	content := fmt.Sprintf(`provider_installation {
   filesystem_mirror {
     path    = %q
     include = [%s]
   }
-  direct {
-    exclude = [%s]
-  }
 }
-`, plugins, list, list)
+`, plugins, strings.Join(addrs, ", "))
 	cfg := filepath.Join(dir, "terraformrc")
 	return cfg, os.WriteFile(cfg, []byte(content), 0o600)
 }
