@@ -11,11 +11,6 @@ locals {
     error_rate  = "${var.name}-error-rate"
     drift_psi   = "${var.name}-drift-psi"
   }
-  enabled = {
-    latency_p99 = var.alarms.latency_p99.enabled
-    error_rate  = var.alarms.error_rate.enabled
-    drift_psi   = var.alarms.drift_psi.enabled
-  }
   # The provider rejects empty lists (a list, when set, holds 1 or more
   # entries), so empty variables become null.
   channels = length(var.notification_channels) > 0 ? var.notification_channels : null
@@ -57,68 +52,61 @@ resource "mlops_model_endpoint" "this" {
   }
 }
 
-resource "mlops_alarm" "latency_p99" {
-  count = local.enabled.latency_p99 ? 1 : 0
-
-  environment         = var.environment
-  name                = local.alarm_names.latency_p99
-  description         = "p99 prediction latency of ${var.name} above ${var.alarms.latency_p99.threshold_ms} ms."
-  metric              = "latency"
-  statistic           = "p99"
-  endpoint            = mlops_model_endpoint.this.name
-  comparison          = "greater_than"
-  threshold           = var.alarms.latency_p99.threshold_ms
-  period_seconds      = var.alarms.latency_p99.period_seconds
-  evaluation_periods  = var.alarms.latency_p99.evaluation_periods
-  datapoints_to_alarm = var.alarms.latency_p99.datapoints_to_alarm
-
-  actions = {
-    notification_channels = local.channels
-    rollback_endpoint     = var.alarms.latency_p99.rollback
+# The standard alarms, one resource per kind in var.alarms. Drift compares
+# the inputs the gateway samples with the baseline of the model version
+# that served them, so a version trained on other data (or without a
+# baseline) shows there first.
+locals {
+  alarm_specs = {
+    latency_p99 = {
+      description = "p99 prediction latency of ${var.name} above ${var.alarms.latency_p99.threshold_ms} ms."
+      metric      = "latency"
+      statistic   = "p99"
+      feature     = null
+      threshold   = var.alarms.latency_p99.threshold_ms
+      settings    = var.alarms.latency_p99
+      pipelines   = []
+    }
+    error_rate = {
+      description = "More than ${var.alarms.error_rate.threshold_percent}% of ${var.name}'s predictions fail."
+      metric      = "error_rate"
+      statistic   = null
+      feature     = null
+      threshold   = var.alarms.error_rate.threshold_percent
+      settings    = var.alarms.error_rate
+      pipelines   = []
+    }
+    drift_psi = {
+      description = "Inputs of ${var.name} drifted from the training data (PSI above ${var.alarms.drift_psi.threshold})."
+      metric      = "feature_drift_psi"
+      statistic   = null
+      feature     = var.alarms.drift_psi.feature
+      threshold   = var.alarms.drift_psi.threshold
+      settings    = var.alarms.drift_psi
+      pipelines   = var.alarms.drift_psi.start_pipelines
+    }
   }
 }
 
-resource "mlops_alarm" "error_rate" {
-  count = local.enabled.error_rate ? 1 : 0
+resource "mlops_alarm" "this" {
+  for_each = { for k, a in local.alarm_specs : k => a if a.settings.enabled }
 
   environment         = var.environment
-  name                = local.alarm_names.error_rate
-  description         = "More than ${var.alarms.error_rate.threshold_percent}% of ${var.name}'s predictions fail."
-  metric              = "error_rate"
+  name                = local.alarm_names[each.key]
+  description         = each.value.description
+  metric              = each.value.metric
+  statistic           = each.value.statistic
   endpoint            = mlops_model_endpoint.this.name
+  feature             = each.value.feature
   comparison          = "greater_than"
-  threshold           = var.alarms.error_rate.threshold_percent
-  period_seconds      = var.alarms.error_rate.period_seconds
-  evaluation_periods  = var.alarms.error_rate.evaluation_periods
-  datapoints_to_alarm = var.alarms.error_rate.datapoints_to_alarm
+  threshold           = each.value.threshold
+  period_seconds      = each.value.settings.period_seconds
+  evaluation_periods  = each.value.settings.evaluation_periods
+  datapoints_to_alarm = each.value.settings.datapoints_to_alarm
 
   actions = {
     notification_channels = local.channels
-    rollback_endpoint     = var.alarms.error_rate.rollback
-  }
-}
-
-# Drift compares the inputs the gateway samples with the baseline of the
-# model version that served them, so a version trained on other data (or
-# without a baseline) shows here first.
-resource "mlops_alarm" "drift_psi" {
-  count = local.enabled.drift_psi ? 1 : 0
-
-  environment         = var.environment
-  name                = local.alarm_names.drift_psi
-  description         = "Inputs of ${var.name} drifted from the training data (PSI above ${var.alarms.drift_psi.threshold})."
-  metric              = "feature_drift_psi"
-  endpoint            = mlops_model_endpoint.this.name
-  feature             = var.alarms.drift_psi.feature
-  comparison          = "greater_than"
-  threshold           = var.alarms.drift_psi.threshold
-  period_seconds      = var.alarms.drift_psi.period_seconds
-  evaluation_periods  = var.alarms.drift_psi.evaluation_periods
-  datapoints_to_alarm = var.alarms.drift_psi.datapoints_to_alarm
-
-  actions = {
-    notification_channels = local.channels
-    rollback_endpoint     = var.alarms.drift_psi.rollback
-    start_pipelines       = length(var.alarms.drift_psi.start_pipelines) > 0 ? var.alarms.drift_psi.start_pipelines : null
+    rollback_endpoint     = each.value.settings.rollback
+    start_pipelines       = length(each.value.pipelines) > 0 ? each.value.pipelines : null
   }
 }

@@ -30,17 +30,13 @@ output "serving" {
 
 output "alarm_names" {
   description = "Names of the alarms the module made, by kind (latency_p99, error_rate, drift_psi); a disabled alarm is left out."
-  value = merge(
-    { for a in mlops_alarm.latency_p99 : "latency_p99" => a.name },
-    { for a in mlops_alarm.error_rate : "error_rate" => a.name },
-    { for a in mlops_alarm.drift_psi : "drift_psi" => a.name },
-  )
+  value       = { for k, a in mlops_alarm.this : k => a.name }
 }
 
 output "rollback_alarms" {
   description = "Names of every alarm that rolls a rollout of the endpoint back: the module's alarms with rollback on, and rollout.extra_rollback_alarms."
   value = concat(
-    [for a in concat(mlops_alarm.latency_p99, mlops_alarm.error_rate, mlops_alarm.drift_psi) : a.name if a.actions.rollback_endpoint],
+    [for k in ["latency_p99", "error_rate", "drift_psi"] : mlops_alarm.this[k].name if contains(keys(mlops_alarm.this), k) && try(mlops_alarm.this[k].actions.rollback_endpoint, false)],
     var.rollout.extra_rollback_alarms,
   )
 }

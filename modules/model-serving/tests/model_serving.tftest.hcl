@@ -54,11 +54,11 @@ run "creates_endpoint_and_alarms" {
     error_message = "latency and error alarms roll back, drift (rollback = false) does not"
   }
   assert {
-    condition     = mlops_alarm.latency_p99[0].statistic == "p99" && mlops_alarm.latency_p99[0].threshold == 500
+    condition     = mlops_alarm.this["latency_p99"].statistic == "p99" && mlops_alarm.this["latency_p99"].threshold == 500
     error_message = "latency alarm is not p99 > 500 ms"
   }
   assert {
-    condition     = mlops_alarm.error_rate[0].actions.notification_channels == tolist(["oncall"]) && mlops_alarm.drift_psi[0].feature == "x"
+    condition     = mlops_alarm.this["error_rate"].actions.notification_channels == tolist(["oncall"]) && mlops_alarm.this["drift_psi"].feature == "x"
     error_message = "alarms are not wired to the oncall channel, or drift does not watch feature x"
   }
   assert {
@@ -94,7 +94,7 @@ run "plans_a_split_with_autoscaling_and_no_drift_alarm" {
     alarms  = { drift_psi = { enabled = false } }
   }
   assert {
-    condition     = length(mlops_alarm.drift_psi) == 0 && mlops_model_endpoint.this.rollout.rollback_alarms == tolist(["price-slo"])
+    condition     = !contains(keys(mlops_alarm.this), "drift_psi") && mlops_model_endpoint.this.rollout.rollback_alarms == tolist(["price-slo"])
     error_message = "drift alarm should be off and price-slo a rollback alarm"
   }
   assert {
