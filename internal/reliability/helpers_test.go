@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"syscall"
 	"testing"
@@ -18,6 +17,7 @@ import (
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/client"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/pgtest"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/tfcli"
 )
 
 // binDir holds the binaries the tests build, once per test binary.
@@ -55,10 +55,9 @@ func mlopsdBinary(t *testing.T) string {
 	return mlopsdPath
 }
 
-const (
-	providerAddr    = "registry.terraform.io/mlops-as-code/mlops"
-	providerVersion = "0.1.0"
-)
+// providerVersion is the version the mirror holds the provider under,
+// which the tests' configurations pin.
+const providerVersion = tfcli.ProviderVersion
 
 var (
 	providerOnce sync.Once
@@ -66,31 +65,13 @@ var (
 	providerErr  error
 )
 
-// providerMirror builds the provider into a filesystem mirror once, as
-// modules/modules_test.go does, and returns the terraform CLI config that
+// providerMirror builds the provider into a filesystem mirror once per test
+// binary (internal/tfcli) and returns the terraform CLI config that
 // installs it from there.
 func providerMirror(t *testing.T) string {
 	t.Helper()
 	providerOnce.Do(func() {
-		dir := filepath.Join(binDir, "tf")
-		bin := filepath.Join(dir, "plugins", providerAddr, providerVersion, runtime.GOOS+"_"+runtime.GOARCH, "terraform-provider-mlops_v"+providerVersion)
-		out, err := exec.Command("go", "build", "-o", bin, "-ldflags", "-X main.version="+providerVersion, "../..").CombinedOutput()
-		if err != nil {
-			providerErr = fmt.Errorf("building the provider: %v\n%s", err, out)
-			return
-		}
-		providerCfg = filepath.Join(dir, "terraformrc")
-		content := `provider_installation {
-  filesystem_mirror {
-    path    = "` + filepath.Join(dir, "plugins") + `"
-    include = ["` + providerAddr + `"]
-  }
-  direct {
-    exclude = ["` + providerAddr + `"]
-  }
-}
-`
-		providerErr = os.WriteFile(providerCfg, []byte(content), 0o600)
+		providerCfg, providerErr = tfcli.BuildMirror("../..", filepath.Join(binDir, "tf"))
 	})
 	if providerErr != nil {
 		t.Fatal(providerErr)

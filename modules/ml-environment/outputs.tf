@@ -33,3 +33,13 @@ output "feature_store" {
   description = "Name of the feature store, or null when none was requested."
   value       = var.feature_store == null ? null : mlops_feature_store.this[0].name
 }
+
+output "notification_channel" {
+  description = "Name of the notification channel, for alarms' actions.notification_channels (e.g. the model-serving module's notification_channels), or null when none was requested."
+  value       = var.notification_channel == null ? null : mlops_notification_channel.this[0].name
+}
+
+output "notification_channel_uid" {
+  description = "The uid mlopsd assigned to the notification channel, or null when none was requested."
+  value       = var.notification_channel == null ? null : mlops_notification_channel.this[0].uid
+}

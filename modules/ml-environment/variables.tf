@@ -82,3 +82,53 @@ variable "feature_store" {
   })
   default = null
 }
+
+variable "require_approved_models" {
+  description = "Whether model endpoints in the environment may serve only approved model versions (policy.require_approved_models); true for production."
+  type        = bool
+  default     = false
+}
+
+variable "notification_channel" {
+  description = "A webhook notification channel for the environment's alarms, or null for none: name (\"oncall\"), description, url (http:// or https://, without credentials) and signing_secret_wo_version, which goes with notification_signing_secret (bump it to send a rotated secret)."
+  type = object({
+    name                      = optional(string, "oncall")
+    description               = optional(string, "")
+    url                       = string
+    signing_secret_wo_version = optional(number)
+  })
+  default = null
+
+  validation {
+    condition     = var.notification_channel == null || can(regex("^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$", try(var.notification_channel.name, "")))
+    error_message = "notification_channel.name must be 1-63 lowercase letters, digits and '-', starting with a letter (e.g. \"oncall\")."
+  }
+
+  validation {
+    condition     = var.notification_channel == null || can(regex("^https?://[^/@#\\s]+(/[^#\\s]*)?$", try(var.notification_channel.url, "")))
+    error_message = "notification_channel.url must be an absolute http:// or https:// URL without user:password@ or #fragment, e.g. \"https://hooks.example.com/mlops\"; sign deliveries with notification_signing_secret instead of credentials in the URL."
+  }
+
+  validation {
+    condition     = try(var.notification_channel.signing_secret_wo_version, null) == null || try(var.notification_channel.signing_secret_wo_version >= 1 && floor(var.notification_channel.signing_secret_wo_version) == var.notification_channel.signing_secret_wo_version, false)
+    error_message = "notification_channel.signing_secret_wo_version must be a whole number >= 1; bump it whenever notification_signing_secret changes."
+  }
+}
+
+variable "notification_signing_secret" {
+  description = "Secret, 16-512 bytes, the notification channel signs every delivery with (X-Mlops-Signature); set it with TF_VAR_notification_signing_secret or from an ephemeral resource. Ephemeral: it is in neither the plan nor the state. Needs notification_channel.signing_secret_wo_version; null signs nothing."
+  type        = string
+  default     = null
+  sensitive   = true
+  ephemeral   = true
+
+  validation {
+    condition     = var.notification_signing_secret == null || (length(coalesce(var.notification_signing_secret, "x")) >= 16 && length(coalesce(var.notification_signing_secret, "x")) <= 512)
+    error_message = "notification_signing_secret must be 16-512 bytes, e.g. 32 random bytes hex-encoded (openssl rand -hex 32)."
+  }
+
+  validation {
+    condition     = (var.notification_signing_secret == null) == (try(var.notification_channel.signing_secret_wo_version, null) == null)
+    error_message = "notification_signing_secret and notification_channel.signing_secret_wo_version go together: set both to sign deliveries (the version tells Terraform when to send the secret), or neither."
+  }
+}

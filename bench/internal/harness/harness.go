@@ -14,18 +14,19 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/tfcli"
 )
 
 // Provider address and version the mirror installs.
 const (
-	ProviderAddr    = "registry.terraform.io/mlops-as-code/mlops"
-	ProviderVersion = "0.1.0"
+	ProviderAddr    = tfcli.ProviderAddr
+	ProviderVersion = tfcli.ProviderVersion
 	// FloorProviderAddr is bench/cmd/floorprovider's, the no-op framework
 	// provider that stands in for the HashiCorp null provider.
 	FloorProviderAddr = "registry.terraform.io/mlops-bench/floor"
@@ -61,36 +62,13 @@ func Build(root, dir, pkg, name string) (string, error) {
 	return bin, nil
 }
 
-// BuildProviderMirror builds the provider into a filesystem mirror under dir,
-// as modules/modules_test.go does, and returns the path of a terraform CLI
-// configuration that installs it from there only.
+// BuildProviderMirror builds the provider and the floor provider into a
+// filesystem mirror under dir (internal/tfcli, as the module tests do) and
+// returns the path of a terraform CLI configuration that installs them
+// from there only.
 func BuildProviderMirror(root, dir string) (string, error) {
-	plugins := filepath.Join(dir, "plugins")
-	platform := runtime.GOOS + "_" + runtime.GOARCH
-	bin := filepath.Join(plugins, ProviderAddr, ProviderVersion, platform, "terraform-provider-mlops_v"+ProviderVersion)
-	cmd := exec.Command("go", "build", "-o", bin, "-ldflags", "-X main.version="+ProviderVersion, ".")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building the provider: %v\n%s", err, out)
-	}
-	floor := filepath.Join(plugins, FloorProviderAddr, ProviderVersion, platform, "terraform-provider-floor_v"+ProviderVersion)
-	cmd = exec.Command("go", "build", "-o", floor, "./bench/cmd/floorprovider")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building the floor provider: %v\n%s", err, out)
-	}
-	cfg := filepath.Join(dir, "terraformrc")
-	content := `provider_installation {
-  filesystem_mirror {
-    path    = "` + plugins + `"
-    include = ["` + ProviderAddr + `", "` + FloorProviderAddr + `"]
-  }
-  direct {
-    exclude = ["` + ProviderAddr + `", "` + FloorProviderAddr + `"]
-  }
-}
-`
-	return cfg, os.WriteFile(cfg, []byte(content), 0o600)
+	return tfcli.BuildMirror(root, dir, tfcli.MLOps,
+		tfcli.Provider{Addr: FloorProviderAddr, Name: "floor", Pkg: "./bench/cmd/floorprovider"})
 }
 
 // FreePort returns a loopback port that was free a moment ago.

@@ -1,3 +1,11 @@
+# The on-call webhook both alarms notify (see mlops_notification_channel
+# for its signing secret).
+resource "mlops_notification_channel" "oncall" {
+  environment = "prod"
+  name        = "oncall"
+  url         = "https://hooks.example.com/mlops/prod"
+}
+
 # More than 5% of the price endpoint's predictions failing in 3 of the last
 # 5 minutes puts the alarm in ALARM: a rollout of the endpoint that is in
 # progress is rolled back, and the on-call channel is told (and told again

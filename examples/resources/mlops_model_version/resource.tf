@@ -2,12 +2,14 @@
 # control plane reads the local artifact and refuses the registration if
 # its SHA-256 differs from artifact_sha256.
 resource "mlops_model_version" "churn_7" {
-  environment     = "dev"
-  model           = "churn"
-  name            = "churn-7"
-  description     = "Retrained on June data with tenure features."
-  artifact_uri    = "file:///var/lib/mlops/models/churn/7/model.json"
-  artifact_sha256 = filesha256("/var/lib/mlops/models/churn/7/model.json")
+  environment  = "dev"
+  model        = "churn"
+  name         = "churn-7"
+  description  = "Retrained on June data with tenure features."
+  artifact_uri = "file:///var/lib/mlops/models/churn/7/model.json"
+  # The artifact's hex SHA-256, e.g. filesha256("/var/lib/mlops/models/churn/7/model.json")
+  # where the file is on the machine that runs Terraform.
+  artifact_sha256 = "9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab"
   framework       = "mlops-linear"
 
   inputs = [
