@@ -86,9 +86,6 @@ func Main(ctx context.Context, args []string, io IO) int {
 	app := &app{io: io}
 	root := app.rootCommand()
 	root.SetArgs(args)
-	root.SetIn(io.Stdin)
-	root.SetOut(io.Stdout)
-	root.SetErr(io.Stderr)
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
@@ -177,6 +174,10 @@ default <user config dir>/mlopsctl/config.json); then the endpoint
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	// Before InitDefaultCompletionCmd, which takes the output stream once.
+	root.SetIn(a.io.Stdin)
+	root.SetOut(a.io.Stdout)
+	root.SetErr(a.io.Stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &exitError{code: ExitUsage, err: err}
 	})
@@ -204,11 +205,35 @@ default <user config dir>/mlopsctl/config.json); then the endpoint
 	// Cobra adds completion bash|zsh|fish|powershell itself; adding it
 	// now lets its help carry the exit codes too.
 	root.InitDefaultCompletionCmd()
-	// Every command's help ends with the exit codes.
-	for _, c := range append(root.Commands(), root) {
-		addExitCodes(c)
-	}
+	// Every command's help ends with the exit codes, and a command that
+	// only groups others refuses to run without one.
+	addExitCodes(root)
+	requireSubcommand(root)
 	return root
+}
+
+// requireSubcommand makes c and its descendants that only group
+// subcommands fail with a usage error naming them when run alone or with
+// an unknown subcommand, where cobra would print help and exit 0.
+func requireSubcommand(c *cobra.Command) {
+	if !c.Runnable() && c.HasSubCommands() && c.HasParent() {
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(c *cobra.Command, args []string) error {
+			var names []string
+			for _, sub := range c.Commands() {
+				if sub.IsAvailableCommand() {
+					names = append(names, sub.Name())
+				}
+			}
+			if len(args) > 0 {
+				return usageErrorf("unknown command %q for %q; use one of: %s", args[0], c.CommandPath(), strings.Join(names, ", "))
+			}
+			return usageErrorf("%s needs a command: %s", c.CommandPath(), strings.Join(names, ", "))
+		}
+	}
+	for _, sub := range c.Commands() {
+		requireSubcommand(sub)
+	}
 }
 
 // addExitCodes appends the exit code table to the help of c and its
