@@ -91,14 +91,16 @@ func Main(ctx context.Context, args []string, io IO) int {
 		return ExitOK
 	}
 	code := exitCode(err)
-	if cmd != nil && cmd.Annotations[annotationDiffExit] == "true" && code != ExitNo {
+	usage := code == ExitUsage
+	var no *noError
+	if cmd != nil && cmd.Annotations[annotationDiffExit] == "true" && !errors.As(err, &no) {
+		// As diff(1): 1 only for "they differ", 2 for any trouble.
 		code = ExitUsage
 	}
-	var no *noError
 	if !errors.As(err, &no) || no.msg != "" {
 		fmt.Fprintf(io.Stderr, "mlopsctl: %v\n", err)
 	}
-	if code == ExitUsage && cmd != nil && !errors.As(err, new(*client.Error)) {
+	if usage && cmd != nil && !errors.As(err, new(*client.Error)) {
 		fmt.Fprintf(io.Stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	}
 	return code
