@@ -79,11 +79,11 @@ func (e *noError) Error() string { return e.msg }
 
 // Main runs mlopsctl with args (without the program name) and returns its
 // exit code.
-func Main(ctx context.Context, args []string, io IO) int {
-	if io.Getenv == nil {
-		io.Getenv = func(string) string { return "" }
+func Main(ctx context.Context, args []string, streams IO) int {
+	if streams.Getenv == nil {
+		streams.Getenv = func(string) string { return "" }
 	}
-	app := &app{io: io}
+	app := &app{io: streams}
 	root := app.rootCommand()
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
@@ -98,10 +98,10 @@ func Main(ctx context.Context, args []string, io IO) int {
 		code = ExitUsage
 	}
 	if !errors.As(err, &no) || no.msg != "" {
-		fmt.Fprintf(io.Stderr, "mlopsctl: %v\n", err)
+		fmt.Fprintf(streams.Stderr, "mlopsctl: %v\n", err)
 	}
 	if usage && cmd != nil && !errors.As(err, new(*client.Error)) {
-		fmt.Fprintf(io.Stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+		fmt.Fprintf(streams.Stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	}
 	return code
 }

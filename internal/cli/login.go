@@ -49,7 +49,8 @@ history). An empty token saves an endpoint that needs none.`,
 				// token is known, 401 that it is not.
 				_, err := c.ListEnvironments(cmd.Context(), api.ListOptions{Limit: 1})
 				var apiErr *client.Error
-				if err != nil && !(errors.As(err, &apiErr) && apiErr.Code == api.EFORBIDDEN) {
+				forbidden := errors.As(err, &apiErr) && apiErr.Code == api.EFORBIDDEN
+				if err != nil && !forbidden {
 					return fmt.Errorf("mlopsd does not accept the token: %w", err)
 				}
 			}
