@@ -2,12 +2,8 @@ package sqlstore
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"iter"
 	"strings"
 
@@ -88,33 +84,15 @@ func (s *Store) VerifyAudit(ctx context.Context) (*store.AuditBreak, error) {
 
 // checkLink checks rec against the record before it (zero for none).
 func checkLink(prev, rec api.AuditRecord) *store.AuditBreak {
-	broken := func(format string, args ...any) *store.AuditBreak {
-		return &store.AuditBreak{Seq: rec.Seq, Reason: fmt.Sprintf(format, args...), Record: rec}
-	}
-	switch {
-	case rec.Seq != prev.Seq+1:
-		return broken("seq %d follows seq %d: records are missing", rec.Seq, prev.Seq)
-	case rec.PrevHash != prev.Hash:
-		return broken("prev_hash %q is not the hash %q of record %d", rec.PrevHash, prev.Hash, prev.Seq)
-	case rec.Hash != auditHash(rec):
-		return broken("hash %q does not match the record's content (want %q): the record was changed", rec.Hash, auditHash(rec))
+	if reason := api.AuditLinkProblem(prev, rec); reason != "" {
+		return &store.AuditBreak{Seq: rec.Seq, Reason: reason, Record: rec}
 	}
 	return nil
 }
 
-// auditHash is the hex SHA-256 over the canonical encoding of rec: a JSON
-// array of its fields in a fixed order, the time as stored, and PrevHash.
-// Hash itself is not part of it.
-func auditHash(rec api.AuditRecord) string {
-	b, err := json.Marshal([]any{"mlops-audit-v1", rec.Seq, formatTime(rec.Time), rec.Actor, rec.Action,
-		rec.Kind, rec.Environment, rec.Name, rec.UID, rec.Generation, rec.BeforeDigest, rec.AfterDigest, rec.PrevHash})
-	if err != nil {
-		// Strings and integers always encode.
-		panic(err)
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
-}
+// auditHash is api.AuditHash: the API's clients verify the chain with the
+// same definition.
+func auditHash(rec api.AuditRecord) string { return api.AuditHash(rec) }
 
 // appendAudit records a write of obj (before and/or after; either may be nil
 // but not both). The record is written in the write's transaction and takes
