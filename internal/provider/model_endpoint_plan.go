@@ -108,7 +108,7 @@ func (r *modelEndpointResource) checkApproved(ctx context.Context, plan modelEnd
 			// block, so the message names the attribute itself.
 			resp.Diagnostics.AddAttributeError(p, "Model version not approved", p.String()+": "+
 				api.UnapprovedVersionMessage(envName, version.ValueString(), mv.Spec.Approval.Status)+
-				".\n\nThis was checked at plan time: an owner of the environment approves the version (the approval of its mlops_model_version, applied with an owner's token, or PUT /v1/environments/{env}/model-versions/{name} with spec.approval.status \"approved\"), then apply again.")
+				".\n\nThis was checked at plan time: an owner of the environment approves the version (mlopsctl versions approve <version> -e <env> --reason ..., the console's model page, or the approval of its mlops_model_version applied with an owner's token), then apply again.")
 		}
 	}
 	for i, v := range plan.Variants {
