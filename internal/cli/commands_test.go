@@ -126,7 +126,7 @@ func TestVersions_Approve(t *testing.T) {
 	srv := mlopsdtest.Start(t, mlopsdtest.WithAuth("admin-secret"))
 	admin := newFixtureFor(t, srv, "admin-secret")
 	admin.createEnv("prod", api.EnvironmentPolicy{})
-	admin.createVersion("prod", "v1", 2, api.ApprovalPending)
+	admin.createVersion("prod", "v1", 2)
 	token := func(sa, role string) string {
 		must(admin.c.CreateServiceAccount(admin.ctx, sa, api.ServiceAccountSpec{}))(t)
 		must(admin.c.CreateRoleBinding(admin.ctx, "prod", sa, api.RoleBindingSpec{Subject: sa, Role: role}))(t)
@@ -183,7 +183,7 @@ func TestVersions_Approve(t *testing.T) {
 func TestEndpoints_Predict(t *testing.T) {
 	f := newFixture(t)
 	f.createEnv("dev", api.EnvironmentPolicy{})
-	f.createVersion("dev", "v1", 2, api.ApprovalPending)
+	f.createVersion("dev", "v1", 2)
 	must(f.c.CreateModelEndpoint(f.ctx, "dev", "ep", api.ModelEndpointSpec{
 		Variants: []api.EndpointVariant{{Name: "primary", ModelVersion: "v1", ComputePool: "cpu", Replicas: 1, TrafficPercent: 100}},
 		Rollout:  api.EndpointRollout{Strategy: api.RolloutAllAtOnce, StepPercent: 10},
@@ -303,7 +303,7 @@ func TestAudit(t *testing.T) {
 	f := newFixture(t)
 	f.createEnv("dev", api.EnvironmentPolicy{})
 	f.createEnv("prod", api.EnvironmentPolicy{})
-	f.createVersion("dev", "v1", 2, api.ApprovalPending)
+	f.createVersion("dev", "v1", 2)
 
 	all := must(f.c.QueryAudit(f.ctx, api.AuditQuery{Limit: api.MaxPageSize}))(t).Items
 	t.Run("Export", func(t *testing.T) {

@@ -323,11 +323,11 @@ func printDiff(w io.Writer, from, to string, diffs []difference) {
 		if d.Kind == api.KindEnvironment {
 			obj = "environment " + d.Name
 		}
-		switch {
-		case d.OnlyIn == from:
+		switch d.OnlyIn {
+		case from:
 			fmt.Fprintf(w, "- %s (only in %s)\n", obj, from)
 			objects++
-		case d.OnlyIn == to:
+		case to:
 			fmt.Fprintf(w, "+ %s (only in %s)\n", obj, to)
 			objects++
 		default:

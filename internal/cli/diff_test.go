@@ -19,7 +19,7 @@ func TestDiff(t *testing.T) {
 	for _, env := range []string{"dev", "prod"} {
 		f.createEnv(env, api.EnvironmentPolicy{RequiredAlarms: []string{api.AlarmMetricLatency}})
 		// The same artifact in both, registered under different paths.
-		f.createVersion(env, "v1", 2, api.ApprovalPending)
+		f.createVersion(env, "v1", 2)
 		must(f.c.CreateModelAlias(f.ctx, env, "champion", api.ModelAliasSpec{Model: "m", Version: "v1"}))(t)
 		must(f.c.CreateModelEndpoint(f.ctx, env, "ep", endpoint))(t)
 	}
@@ -41,7 +41,7 @@ func TestDiff(t *testing.T) {
 	envDev := must(f.c.GetEnvironment(f.ctx, "dev"))(t)
 	envDev.Spec.Policy.MaxGPUs = &gpus
 	must(f.c.UpdateEnvironment(f.ctx, "dev", envDev.Spec, envDev.Metadata.ETag))(t)
-	f.createVersion("dev", "v2", 3, api.ApprovalPending)
+	f.createVersion("dev", "v2", 3)
 	mv := must(f.c.GetModelVersion(f.ctx, "dev", "v1"))(t)
 	mv.Spec.Approval = api.ApprovalRequest{Status: api.ApprovalApproved, Reason: "ok"}
 	must(f.c.UpdateModelVersion(f.ctx, "dev", "v1", mv.Spec, mv.Metadata.ETag))(t)

@@ -61,7 +61,7 @@ func (f *fixture) createEveryKind() map[string]string {
 	t := f.t
 	t.Helper()
 	f.createEnv("dev", api.EnvironmentPolicy{})
-	f.createVersion("dev", "v1", 2, api.ApprovalPending)
+	f.createVersion("dev", "v1", 2)
 	must(f.c.CreateFeatureStore(f.ctx, "dev", "fs", api.FeatureStoreSpec{OfflineStoreURI: "file://" + filepath.Join(f.dir, "offline"), OnlineStore: api.OnlineStoreEmbedded}))(t)
 	must(f.c.CreateFeatureGroup(f.ctx, "dev", "fg", api.FeatureGroupSpec{FeatureStore: "fs",
 		Entities: []api.Entity{{Name: "user_id", ValueType: api.ValueTypeString}},

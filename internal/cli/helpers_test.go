@@ -38,9 +38,9 @@ type fixture struct {
 	dir string
 }
 
-func newFixture(t *testing.T, opts ...mlopsdtest.Option) *fixture {
+func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	srv := mlopsdtest.Start(t, opts...)
+	srv := mlopsdtest.Start(t)
 	return newFixtureFor(t, srv, "")
 }
 
@@ -133,15 +133,14 @@ func (f *fixture) createEnv(name string, policy api.EnvironmentPolicy) {
 	must(f.c.CreateModel(f.ctx, name, "m", api.ModelSpec{TaskType: api.TaskRegression}))(f.t)
 }
 
-// createVersion registers model version name of model m with the given
-// approval.
-func (f *fixture) createVersion(env, name string, slope float64, approval string) {
+// createVersion registers model version name of model m, pending approval.
+func (f *fixture) createVersion(env, name string, slope float64) {
 	f.t.Helper()
 	uri, sum := writeModel(f.t, slope)
 	must(f.c.CreateModelVersion(f.ctx, env, name, api.ModelVersionSpec{
 		Model: "m", ArtifactURI: uri, ArtifactSHA256: sum, Framework: api.FrameworkMLOpsLinear,
 		Inputs:   []api.ModelSignatureField{{Name: "x", ValueType: api.ValueTypeFloat64}},
-		Approval: api.ApprovalRequest{Status: approval},
+		Approval: api.ApprovalRequest{Status: api.ApprovalPending},
 	}))(f.t)
 }
 
