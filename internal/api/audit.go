@@ -21,7 +21,8 @@ type AuditRecord struct {
 	// Generation is the spec generation after the write.
 	Generation int64 `json:"generation"`
 	// BeforeDigest and AfterDigest are SHA-256 over the object's spec before
-	// and after the write; empty where there is no before or after.
+	// and after the write, write-only secrets left out (AuditDigest); empty
+	// where there is no before or after.
 	BeforeDigest string `json:"before_digest,omitempty"`
 	AfterDigest  string `json:"after_digest,omitempty"`
 	// PrevHash is the Hash of the record before this one ("" for the first),

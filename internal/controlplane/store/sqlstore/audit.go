@@ -107,10 +107,10 @@ func appendAudit(ctx context.Context, tx *tx, actor, action string, before, afte
 		Name: obj.Meta.Name, UID: obj.Meta.UID, Generation: obj.Meta.Generation,
 	}
 	if before != nil {
-		rec.BeforeDigest = specDigest(before.Spec)
+		rec.BeforeDigest = api.AuditDigest(before.Kind, before.Spec)
 	}
 	if after != nil {
-		rec.AfterDigest = specDigest(after.Spec)
+		rec.AfterDigest = api.AuditDigest(after.Kind, after.Spec)
 	}
 	// Write transactions never run side by side (see Config.BeginWrite), so
 	// the last record cannot change before this one is inserted.

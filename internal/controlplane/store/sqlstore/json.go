@@ -2,8 +2,6 @@ package sqlstore
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -63,8 +61,3 @@ func invalidJSON(field string, err error) error {
 	return api.Errorf(api.EINVALID, field, "%s is not valid JSON: %v", field, err)
 }
 
-// specDigest is the audit digest of a stored (canonical) spec: hex SHA-256.
-func specDigest(spec json.RawMessage) string {
-	sum := sha256.Sum256(spec)
-	return hex.EncodeToString(sum[:])
-}
