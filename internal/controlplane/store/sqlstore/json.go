@@ -60,4 +60,3 @@ func normalizeStatus(raw json.RawMessage) (json.RawMessage, api.Status, error) {
 func invalidJSON(field string, err error) error {
 	return api.Errorf(api.EINVALID, field, "%s is not valid JSON: %v", field, err)
 }
-
