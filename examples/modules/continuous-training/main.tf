@@ -39,10 +39,15 @@ module "churn" {
       outputs = ["train.csv"]
     },
     {
+      # The quickstart's least-squares fit of the second column on the
+      # first: a linear probability model of churn on months_inactive,
+      # which the built-in mlops-linear runtime can serve. Any command
+      # that writes model.json (and metrics.json) to $MLOPS_OUTPUT_DIR
+      # would do.
       name       = "train"
-      command    = ["python3", "${abspath(path.module)}/train.py"]
+      command    = ["sh", "${abspath(path.module)}/../../quickstart/train/train.sh"]
       depends_on = ["prepare"]
-      outputs    = ["model.json", "metrics.json"]
+      outputs    = ["model.json", "metrics.json", "baseline.json"]
       retries    = 1
     },
   ]
