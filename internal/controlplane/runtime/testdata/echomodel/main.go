@@ -2,7 +2,9 @@
 // it serves on 127.0.0.1:$PORT the API mlopsd expects of a model command.
 // Its model is the JSON artifact at $MLOPS_ARTIFACT_PATH, {"scale": s};
 // a prediction is s × the sum of the inputs, answered with the model URI it
-// was given. On SIGTERM it stops listening and finishes its requests.
+// was given. GET /healthz reports MLOPS_CPU_MILLICORES and MLOPS_MEMORY_MIB
+// when they are set. On SIGTERM it stops listening and finishes its
+// requests.
 //
 // Flags make it misbehave the ways a real model server can:
 //
@@ -50,6 +52,12 @@ func main() {
 		out := map[string]any{"status": "ok"}
 		if *inputs > 0 {
 			out["inputs"] = *inputs
+		}
+		// The replica's requests, as mlopsd passed them, for tests to see.
+		for key, name := range map[string]string{"cpu_millicores": "MLOPS_CPU_MILLICORES", "memory_mib": "MLOPS_MEMORY_MIB"} {
+			if v, ok := os.LookupEnv(name); ok {
+				out[key] = v
+			}
 		}
 		writeJSON(w, http.StatusOK, out)
 	})
