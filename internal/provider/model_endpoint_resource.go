@@ -508,7 +508,7 @@ func (r *modelEndpointResource) Create(ctx context.Context, req resource.CreateR
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	settled, err := r.waitSettled(ctx, env, name)
+	settled, err := r.waitSettled(ctx, ep)
 	if settled != nil {
 		resp.Diagnostics.Append(resp.State.Set(ctx, modelEndpointFromAPI(settled, plan))...)
 	}
@@ -519,26 +519,27 @@ func (r *modelEndpointResource) Create(ctx context.Context, req resource.CreateR
 	tflog.Info(ctx, "created model endpoint", map[string]any{"environment": env, "name": name, "uid": settled.Metadata.UID})
 }
 
-// waitSettled polls until the endpoint settled on its current generation:
-// ready, failed or rolled back. Failed and rolled back are errors that say
-// why; a rolled-back one also says which version still serves.
-func (r *modelEndpointResource) waitSettled(ctx context.Context, env, name string) (*api.ModelEndpoint, error) {
+// waitSettled waits, by mlopsd's long poll, until the endpoint settled on
+// the generation written wrote (or a later one): ready, failed or rolled
+// back. Failed and rolled back are errors that say why; a rolled-back one
+// also says which version still serves. It returns the last object read,
+// also with an error, so that state records what serves.
+func (r *modelEndpointResource) waitSettled(ctx context.Context, written *api.ModelEndpoint) (*api.ModelEndpoint, error) {
+	env, name := written.Metadata.Environment, written.Metadata.Name
 	what := modelEndpointObject(env, name)
-	var last *api.ModelEndpoint
-	err := client.Poll(ctx, pollInterval, func(ctx context.Context) (bool, error) {
-		ep, err := r.client.GetModelEndpoint(ctx, env, name)
+	last := written
+	if !written.Status.Settled(written.Metadata.Generation) {
+		ep, err := r.client.WaitModelEndpointSettled(ctx, env, name, written.Metadata.Generation)
+		if ep != nil {
+			last = ep
+		}
 		if err != nil {
-			return false, err
+			if ctx.Err() != nil {
+				return last, fmt.Errorf("%s did not settle in time (last phase %q: %s); raise the timeouts block or check mlopsd's logs: %w",
+					what, last.Status.Phase, last.Status.Message, err)
+			}
+			return last, err
 		}
-		last = ep
-		return ep.Status.Settled(ep.Metadata.Generation), nil
-	})
-	if err != nil {
-		if ctx.Err() != nil && last != nil {
-			return last, fmt.Errorf("%s did not settle in time (last phase %q: %s); raise the timeouts block or check mlopsd's logs: %w",
-				what, last.Status.Phase, last.Status.Message, err)
-		}
-		return last, err
 	}
 	switch last.Status.Phase {
 	case api.PhaseFailed:
@@ -599,7 +600,7 @@ func (r *modelEndpointResource) Update(ctx context.Context, req resource.UpdateR
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	settled, err := r.waitSettled(ctx, env, name)
+	settled, err := r.waitSettled(ctx, ep)
 	if settled != nil {
 		resp.Diagnostics.Append(resp.State.Set(ctx, modelEndpointFromAPI(settled, plan))...)
 	}
@@ -646,13 +647,12 @@ func (r *modelEndpointResource) Delete(ctx context.Context, req resource.DeleteR
 	defer cancel()
 	env, name := state.Environment.ValueString(), state.Name.ValueString()
 	// Replicas stop before the endpoint disappears.
-	deleteAndWait(ctx, &resp.Diagnostics, "model endpoint", modelEndpointObject(env, name),
+	deleteAndWaitGone(ctx, &resp.Diagnostics, "model endpoint", modelEndpointObject(env, name),
 		func(ctx context.Context) (*client.DeleteResult, error) {
 			return r.client.DeleteModelEndpoint(ctx, env, name)
 		},
 		func(ctx context.Context) error {
-			_, err := r.client.GetModelEndpoint(ctx, env, name)
-			return err
+			return r.client.WaitModelEndpointGone(ctx, env, name)
 		})
 }
 
