@@ -69,10 +69,10 @@ func (r ReplicaResources) GOMAXPROCS() int64 {
 	return (r.CPUMillicores + 999) / 1000
 }
 
-// Validate checks the requests on their own. field is the path of the
+// ValidateRequests checks the requests on their own. field is the path of the
 // variant, e.g. spec.variants[0]; errors name field.cpu_millicores or
 // field.memory_mib and say what to set.
-func (r ReplicaResources) Validate(field string) error {
+func (r ReplicaResources) ValidateRequests(field string) error {
 	if r.CPUMillicores < 0 || r.CPUMillicores > MaxCPUMillicores {
 		return Errorf(EINVALID, field+".cpu_millicores",
 			"is %d; it is the CPU of one replica in thousandths of a core (500 is half a core), between %d and %d, or leave it out for no request",

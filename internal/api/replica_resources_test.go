@@ -8,7 +8,7 @@ import (
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
 )
 
-func TestReplicaResourcesValidate(t *testing.T) {
+func TestReplicaResourcesValidateRequests(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		r     api.ReplicaResources
@@ -27,16 +27,16 @@ func TestReplicaResourcesValidate(t *testing.T) {
 		{"HugeMemory", api.ReplicaResources{MemoryMiB: api.MaxMemoryMiB + 1}, "spec.variants[1].memory_mib", "1024 is 1 GiB"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := tc.r.Validate("spec.variants[1]")
+			err := tc.r.ValidateRequests("spec.variants[1]")
 			if tc.field == "" {
 				if err != nil {
-					t.Fatalf("Validate(%+v) = %v, want nil", tc.r, err)
+					t.Fatalf("ValidateRequests(%+v) = %v, want nil", tc.r, err)
 				}
 				return
 			}
 			var apiErr *api.Error
 			if !errors.As(err, &apiErr) || apiErr.Code != api.EINVALID || apiErr.Field != tc.field || !strings.Contains(apiErr.Message, tc.hint) {
-				t.Fatalf("Validate(%+v) = %#v, want invalid %s mentioning %q", tc.r, err, tc.field, tc.hint)
+				t.Fatalf("ValidateRequests(%+v) = %#v, want invalid %s mentioning %q", tc.r, err, tc.field, tc.hint)
 			}
 		})
 	}

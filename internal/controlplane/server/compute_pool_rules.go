@@ -186,7 +186,7 @@ func computePoolFitsReplicas(ctx context.Context, v store.View, ref api.Ref, s *
 			if vr.ComputePool != ref.Name {
 				continue
 			}
-			attr, _ := vr.ReplicaResources.FitProblem(ref.Name, *s)
+			attr, _ := vr.FitProblem(ref.Name, *s)
 			switch attr {
 			case "cpu_millicores":
 				return api.Errorf(api.EINVALID, "spec.cpu_per_node",

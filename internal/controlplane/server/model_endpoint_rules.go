@@ -202,7 +202,7 @@ func validateVariant(field string, v *api.EndpointVariant) error {
 	if err := validateCommand(field+".command", v.Command); err != nil {
 		return err
 	}
-	if err := v.ReplicaResources.Validate(field); err != nil {
+	if err := v.ValidateRequests(field); err != nil {
 		return err
 	}
 	switch {
@@ -254,7 +254,7 @@ func modelEndpointRefCheck(ctx context.Context, v store.View, ref api.Ref, s *ap
 		}
 		// One replica runs on one node: it cannot ask for more than a
 		// node of its pool declares.
-		if attr, msg := vr.ReplicaResources.FitProblem(vr.ComputePool, pool); attr != "" {
+		if attr, msg := vr.FitProblem(vr.ComputePool, pool); attr != "" {
 			return api.NewError(api.EINVALID, field+"."+attr, msg)
 		}
 		mvObj, err := v.Get(ctx, api.Ref{Kind: api.KindModelVersion, Environment: ref.Environment, Name: vr.ModelVersion})
