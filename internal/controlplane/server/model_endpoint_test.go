@@ -146,6 +146,13 @@ func TestModelEndpoint_ConflictsWhileRollingOutAndServedVersions(t *testing.T) {
 	if !strings.Contains(e.Message, "is in progress") {
 		t.Fatalf("message = %q", e.Message)
 	}
+	// So is a change of the rolling variant's requests, which would be a
+	// rollout of its own.
+	other.Variants[0].ModelVersion, other.Variants[0].MemoryMiB = "v2", 256
+	e = wantError(t, admin.do(http.MethodPut, item, api.UpdateModelEndpointRequest{Spec: other}), http.StatusConflict, api.ECONFLICT, "spec.variants[0].memory_mib")
+	if !strings.Contains(e.Message, "is in progress") {
+		t.Fatalf("message = %q", e.Message)
+	}
 	// Other changes go through.
 	spec.Variants[0].Replicas = 3
 	admin.must(http.StatusOK, http.MethodPut, item, api.UpdateModelEndpointRequest{Spec: spec})
