@@ -23,18 +23,32 @@ import (
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/mlopsdtest"
 )
 
-// TestAccModelEndpoint_resources: cpu_millicores and memory_mib on a
-// variant and the shadow reach the replicas (a user command sees them in
-// its environment); changing them is an in-place update carried out as a
-// rollout of the same version, never a replacement; import reads them
-// back; requests that cannot fit are refused with the attribute and the
-// fix.
-func TestAccModelEndpoint_resources(t *testing.T) {
-	e := startEndpointAcc(t)
-	echo := mlopsdtest.BuildEchoModel(t)
-	customPath, customSHA := writeArtifact(t, `{"scale": 2}`)
-	config := func(cpu, mem string) string {
-		return e.base("{}") + fmt.Sprintf(`
+// sizedAcc is an endpointAcc with the echomodel user command built and an
+// artifact of it on disk.
+type sizedAcc struct {
+	*endpointAcc
+	echo                  string
+	customPath, customSHA string
+}
+
+func startSizedAcc(t *testing.T) *sizedAcc {
+	t.Helper()
+	e := &sizedAcc{endpointAcc: startEndpointAcc(t), echo: mlopsdtest.BuildEchoModel(t)}
+	e.customPath, e.customSHA = writeArtifact(t, `{"scale": 2}`)
+	return e
+}
+
+// sizedConfig is endpoint api whose variant primary serves the echomodel
+// version custom with the echomodel command and args, and the given
+// cpu_millicores and memory_mib (HCL values, e.g. "null"), with a shadow on
+// v1 that asks for 128 MiB, rolled out as a canary (50%, then 100%).
+func (e *sizedAcc) sizedConfig(args []string, cpu, mem string) string {
+	command := fmt.Sprintf("[%q", e.echo)
+	for _, a := range args {
+		command += fmt.Sprintf(", %q", a)
+	}
+	command += "]"
+	return e.base("{}") + fmt.Sprintf(`
 resource "mlops_model_version" "custom" {
   environment     = mlops_environment.dev.name
   model           = mlops_model.price.name
@@ -51,7 +65,7 @@ resource "mlops_model_endpoint" "test" {
     name            = "primary"
     model_version   = mlops_model_version.custom.name
     compute_pool    = mlops_compute_pool.cpu.name
-    command         = [%[3]q]
+    command         = %[3]s
     replicas        = 1
     traffic_percent = 100
     cpu_millicores  = %[4]s
@@ -71,8 +85,18 @@ data "mlops_model_endpoint" "live" {
   environment = mlops_model_endpoint.test.environment
   name        = mlops_model_endpoint.test.name
 }
-`, customPath, customSHA, echo, cpu, mem)
-	}
+`, e.customPath, e.customSHA, command, cpu, mem)
+}
+
+// TestAccModelEndpoint_resources: cpu_millicores and memory_mib on a
+// variant and the shadow reach the replicas (a user command sees them in
+// its environment); changing them is an in-place update carried out as a
+// rollout of the same version, never a replacement; import reads them
+// back; requests that cannot fit are refused with the attribute and the
+// fix.
+func TestAccModelEndpoint_resources(t *testing.T) {
+	e := startSizedAcc(t)
+	config := func(cpu, mem string) string { return e.sizedConfig(nil, cpu, mem) }
 	variant := tfjsonpath.New("variants").AtSliceIndex(0)
 	uidSame := statecheck.CompareValue(compare.ValuesSame())
 	resource.ParallelTest(t, resource.TestCase{
@@ -140,10 +164,51 @@ data "mlops_model_endpoint" "live" {
 	})
 }
 
+// TestAccModelEndpoint_resourcesRollBack: new requests the model cannot
+// run with (the echomodel command exits with less than 256 MiB) roll back;
+// the apply fails saying why and that the previous requests still serve,
+// the state keeps those, so the change is planned again, and going back
+// needs no change.
+func TestAccModelEndpoint_resourcesRollBack(t *testing.T) {
+	e := startSizedAcc(t)
+	config := func(mem string) string { return e.sizedConfig([]string{"-min-memory-mib", "256"}, "null", mem) }
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             testAccCheckModelEndpointDestroyed(e.testAcc),
+		Steps: []resource.TestStep{
+			{
+				Config: config("512"),
+				Check:  e.checkReplicaEnv("", "512"),
+			},
+			{ // too little memory for the model: the new replicas exit, the rollout rolls back
+				Config: config("128"),
+				ExpectError: expectErrorWords("rollout was rolled back", "the model needs at least 256 MiB",
+					`model version "custom" is still serving variant "primary"`),
+			},
+			{ // the state records the requests that serve, so the change is still planned
+				Config:             config("128"),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{ // going back needs no change; the old replicas never stopped serving
+				Config: config("512"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: e.checkReplicaEnv("", "512"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(endpointAddr, tfjsonpath.New("variants").AtSliceIndex(0).AtMapKey("memory_mib"), knownvalue.Int64Exact(512)),
+					statecheck.ExpectKnownValue(endpointDSAddr, tfjsonpath.New("phase"), knownvalue.StringExact("rolled_back")),
+				},
+			},
+		},
+	})
+}
+
 // checkReplicaEnv checks that the primary variant's replicas were started
 // with MLOPS_CPU_MILLICORES = cpu and MLOPS_MEMORY_MIB = mem ("" for
 // unset), as the echomodel command reports them on GET /healthz.
-func (e *endpointAcc) checkReplicaEnv(cpu, mem string) resource.TestCheckFunc {
+func (e *sizedAcc) checkReplicaEnv(cpu, mem string) resource.TestCheckFunc {
 	return func(*terraform.State) error {
 		ep, err := e.client.GetModelEndpoint(context.Background(), "dev", "api")
 		if err != nil {

@@ -10,6 +10,8 @@
 //
 //	-inputs n          GET /healthz says {"inputs": n}
 //	-exit-with msg     print msg to stderr and exit 3 at once
+//	-min-memory-mib n  exit 3 unless MLOPS_MEMORY_MIB is at least n, as a
+//	                   model that does not fit in less memory would
 //	-never-healthy     GET /healthz answers 503
 //	-ignore-sigterm    ignore SIGTERM (only SIGKILL stops it)
 package main
@@ -23,6 +25,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -32,9 +35,14 @@ func main() {
 	exitWith := flag.String("exit-with", "", "exit at once with this message")
 	neverHealthy := flag.Bool("never-healthy", false, "answer GET /healthz with 503")
 	ignoreTerm := flag.Bool("ignore-sigterm", false, "ignore SIGTERM")
+	minMemory := flag.Int("min-memory-mib", 0, "exit unless MLOPS_MEMORY_MIB is at least this")
 	flag.Parse()
 	if *exitWith != "" {
 		fmt.Fprintln(os.Stderr, *exitWith)
+		os.Exit(3)
+	}
+	if mem, _ := strconv.Atoi(os.Getenv("MLOPS_MEMORY_MIB")); mem < *minMemory {
+		fmt.Fprintf(os.Stderr, "echomodel: the model needs at least %d MiB, MLOPS_MEMORY_MIB is %q\n", *minMemory, os.Getenv("MLOPS_MEMORY_MIB"))
 		os.Exit(3)
 	}
 	scale, err := loadScale(os.Getenv("MLOPS_ARTIFACT_PATH"))
