@@ -132,6 +132,8 @@ func TestAccModelEndpoint_resources(t *testing.T) {
 					statecheck.ExpectKnownValue(endpointAddr, variant.AtMapKey("cpu_millicores"), knownvalue.Int64Exact(1500)),
 					statecheck.ExpectKnownValue(endpointAddr, variant.AtMapKey("memory_mib"), knownvalue.Null()),
 					statecheck.ExpectKnownValue(endpointDSAddr, tfjsonpath.New("phase"), knownvalue.StringExact("ready")),
+					statecheck.ExpectKnownValue(endpointDSAddr, tfjsonpath.New("variants").AtSliceIndex(0).AtMapKey("cpu_millicores"), knownvalue.Int64Exact(1500)),
+					statecheck.ExpectKnownValue(endpointDSAddr, tfjsonpath.New("shadow").AtMapKey("memory_mib"), knownvalue.Int64Exact(128)),
 					statecheck.ExpectKnownValue(endpointDSAddr, tfjsonpath.New("rollout_history"), knownvalue.ListExact([]knownvalue.Check{
 						knownvalue.ObjectPartial(map[string]knownvalue.Check{
 							"variant":      knownvalue.StringExact("primary"),
@@ -199,6 +201,8 @@ func TestAccModelEndpoint_resourcesRollBack(t *testing.T) {
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(endpointAddr, tfjsonpath.New("variants").AtSliceIndex(0).AtMapKey("memory_mib"), knownvalue.Int64Exact(512)),
 					statecheck.ExpectKnownValue(endpointDSAddr, tfjsonpath.New("phase"), knownvalue.StringExact("rolled_back")),
+					statecheck.ExpectKnownValue(endpointDSAddr, tfjsonpath.New("variants").AtSliceIndex(0).AtMapKey("memory_mib"), knownvalue.Int64Exact(512)),
+					statecheck.ExpectKnownValue(endpointDSAddr, tfjsonpath.New("variants").AtSliceIndex(0).AtMapKey("cpu_millicores"), knownvalue.Int64Exact(0)),
 				},
 			},
 		},
