@@ -115,6 +115,10 @@ type EndpointVariant struct {
 	// 127.0.0.1:$PORT. The model version may then be of any framework.
 	// A change of Command is rolled out like a change of ModelVersion.
 	Command []string `json:"command,omitempty"`
+	// ReplicaResources are the CPU and memory each replica asks for
+	// (cpu_millicores, memory_mib); a change is rolled out like a change
+	// of ModelVersion (the shadow variant's replicas are replaced at once).
+	ReplicaResources
 }
 
 // Bounds of EndpointVariant.Command.
@@ -194,6 +198,9 @@ type EndpointVariantStatus struct {
 	// Command is the user command that serves ModelVersion (empty: the
 	// built-in runtime); after a rollback it is the previous one.
 	Command []string `json:"command,omitempty"`
+	// ReplicaResources are the requests of the replicas of ModelVersion;
+	// after a rollback they are the previous ones.
+	ReplicaResources
 	// DesiredReplicas is the replica count the runtime aims for: the fixed
 	// count, or with autoscaling the count the load calls for.
 	DesiredReplicas int64 `json:"desired_replicas,omitempty"`
@@ -221,6 +228,8 @@ type EndpointRolloutState struct {
 	// Command is the user command of the new version (empty: the
 	// built-in runtime).
 	Command []string `json:"command,omitempty"`
+	// ReplicaResources are the requests of the new version's replicas.
+	ReplicaResources
 }
 
 // EndpointRolloutStep is one traffic step of a rollout.

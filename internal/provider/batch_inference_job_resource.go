@@ -224,7 +224,8 @@ func (r *batchInferenceJobResource) Create(ctx context.Context, req resource.Cre
 		// A job deleted outside Terraform keeps its name until its runs
 		// are cancelled and deleted; wait for that instead of failing.
 		tflog.Info(ctx, "batch inference job of the same name is being deleted, waiting", map[string]any{"environment": env, "name": name})
-		if err = waitGone(ctx, what, r.exists(env, name)); err == nil {
+		gone := func(ctx context.Context) error { return r.client.WaitBatchInferenceJobGone(ctx, env, name) }
+		if err = waitGone(ctx, what, gone); err == nil {
 			j, err = r.client.CreateBatchInferenceJob(ctx, env, name, spec)
 		}
 	}
@@ -264,15 +265,6 @@ func (r *batchInferenceJobResource) waitReady(ctx context.Context, env, name str
 func (r *batchInferenceJobResource) beingDeleted(ctx context.Context, env, name string) bool {
 	j, err := r.client.GetBatchInferenceJob(ctx, env, name)
 	return err == nil && j.Metadata.DeletionRequestedAt != nil
-}
-
-// exists returns a check that is nil while the job exists and a not-found
-// error once it is gone.
-func (r *batchInferenceJobResource) exists(env, name string) func(context.Context) error {
-	return func(ctx context.Context) error {
-		_, err := r.client.GetBatchInferenceJob(ctx, env, name)
-		return err
-	}
 }
 
 // Read refreshes the spec so that out-of-band edits show as drift. Runs and
@@ -354,11 +346,11 @@ func (r *batchInferenceJobResource) Delete(ctx context.Context, req resource.Del
 	env, name := state.Environment.ValueString(), state.Name.ValueString()
 	// A job cancels its active runs and deletes its runs before it
 	// disappears; their output folders stay.
-	deleteAndWait(ctx, &resp.Diagnostics, "batch inference job", batchInferenceJobObject(env, name),
+	deleteAndWaitGone(ctx, &resp.Diagnostics, "batch inference job", batchInferenceJobObject(env, name),
 		func(ctx context.Context) (*client.DeleteResult, error) {
 			return r.client.DeleteBatchInferenceJob(ctx, env, name)
 		},
-		r.exists(env, name))
+		func(ctx context.Context) error { return r.client.WaitBatchInferenceJobGone(ctx, env, name) })
 }
 
 func (r *batchInferenceJobResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {

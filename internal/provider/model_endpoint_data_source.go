@@ -49,6 +49,8 @@ type endpointVariantStatusModel struct {
 	LastScaleTime   types.String  `tfsdk:"last_scale_time"`
 	CanaryVersion   types.String  `tfsdk:"canary_version"`
 	CanaryPercent   types.Int64   `tfsdk:"canary_percent"`
+	CPUMillicores   types.Int64   `tfsdk:"cpu_millicores"`
+	MemoryMiB       types.Int64   `tfsdk:"memory_mib"`
 }
 
 type endpointRolloutRecordModel struct {
@@ -87,6 +89,9 @@ func variantStatusAttributes() map[string]schema.Attribute {
 		"last_scale_time": computedString("When autoscaling last changed `desired_replicas` (RFC 3339); empty when it never did."),
 		"canary_version":  computedString("During a rollout, the new version; empty otherwise."),
 		"canary_percent":  computedInt64("During a rollout, the share of the variant's traffic on the new version."),
+		"cpu_millicores": computedInt64("CPU each replica of `model_version` asks for, in millicores (after a rollback: the previous request); " +
+			"`0` for none."),
+		"memory_mib": computedInt64("Memory each replica of `model_version` asks for, in MiB (after a rollback: the previous request); `0` for none."),
 	}
 }
 
@@ -162,6 +167,7 @@ func variantStatusFromAPI(v api.EndpointVariantStatus) endpointVariantStatusMode
 		Name: types.StringValue(v.Name), ModelVersion: types.StringValue(v.ModelVersion), Replicas: types.Int64Value(v.Replicas),
 		DesiredReplicas: types.Int64Value(v.DesiredReplicas), ObservedRPS: types.Float64Value(v.ObservedRPS), LastScaleTime: types.StringValue(""),
 		CanaryVersion: types.StringValue(v.CanaryVersion), CanaryPercent: types.Int64Value(v.CanaryPercent),
+		CPUMillicores: types.Int64Value(v.CPUMillicores), MemoryMiB: types.Int64Value(v.MemoryMiB),
 	}
 	if v.LastScaleTime != nil {
 		m.LastScaleTime = types.StringValue(v.LastScaleTime.Format(time.RFC3339))

@@ -23,7 +23,11 @@ var _ resource.ResourceWithModifyPlan = (*modelEndpointResource)(nil)
 //   - with policy.required_alarms, when an update changes what the endpoint
 //     serves, that alarms on the required metrics watch it
 //     (requiredAlarmsCheck). A create is not checked: the alarms name the
-//     endpoint, so they come after it.
+//     endpoint, so they come after it;
+//   - that each variant's cpu_millicores and memory_mib fit on a node of
+//     its compute pool (modelEndpointRefCheck). This is a warning, not an
+//     error: the same apply may grow the pool before it writes the
+//     endpoint.
 //
 // It says nothing when it cannot know: a destroy, unknown values, an
 // environment, version or alarms it cannot read. The control plane still
@@ -41,6 +45,7 @@ func (r *modelEndpointResource) ModifyPlan(ctx context.Context, req resource.Mod
 		return
 	}
 	envName, name := plan.Environment.ValueString(), plan.Name.ValueString()
+	r.checkFit(ctx, plan, envName, resp)
 	env, err := r.client.GetEnvironment(ctx, envName)
 	if err != nil {
 		if !client.IsNotFound(err) {
@@ -119,13 +124,52 @@ func (r *modelEndpointResource) checkApproved(ctx context.Context, plan modelEnd
 	}
 }
 
+// checkFit warns about every variant, and the shadow, whose replica asks
+// for more CPU or memory than a node of its compute pool, as the pool is
+// now, declares. A pool it cannot read (one the same apply creates) is left
+// to the control plane.
+func (r *modelEndpointResource) checkFit(ctx context.Context, plan modelEndpointModel, envName string, resp *resource.ModifyPlanResponse) {
+	pools := map[string]*api.ComputePool{}
+	fit := func(p path.Path, pool types.String, cpu, mem types.Int64) {
+		if pool.IsUnknown() || pool.IsNull() || cpu.IsUnknown() || mem.IsUnknown() || (cpu.IsNull() && mem.IsNull()) {
+			return
+		}
+		cp, seen := pools[pool.ValueString()]
+		if !seen {
+			got, err := r.client.GetComputePool(ctx, envName, pool.ValueString())
+			if err != nil && !client.IsNotFound(err) {
+				tflog.Warn(ctx, "skipping the plan-time fit check of a model endpoint's requests", map[string]any{"environment": envName, "error": err.Error()})
+			}
+			cp, pools[pool.ValueString()] = got, got
+		}
+		if cp == nil {
+			return
+		}
+		attr, msg := resourcesToAPI(cpu, mem).FitProblem(pool.ValueString(), cp.Spec)
+		if attr == "" {
+			return
+		}
+		p = p.AtName(attr)
+		resp.Diagnostics.AddAttributeWarning(p, "Replica larger than a node of its compute pool", p.String()+": "+msg+
+			".\n\nThis was checked at plan time against the compute pool as it is now: unless this apply grows the pool's nodes before it writes "+
+			"the endpoint, the control plane refuses the endpoint.")
+	}
+	for i, v := range plan.Variants {
+		fit(path.Root("variants").AtListIndex(i), v.ComputePool, v.CPUMillicores, v.MemoryMiB)
+	}
+	if s := plan.Shadow; s != nil {
+		fit(path.Root("shadow"), s.ComputePool, s.CPUMillicores, s.MemoryMiB)
+	}
+}
+
 // servingChange returns the path of the first variant of plan whose model
-// version or command differs from state, or that state does not have; nil
-// when what serves does not change. ok is false when a value is not known
-// yet.
+// version, command or replica requests differ from state, or that state
+// does not have; nil when what serves does not change. ok is false when a
+// value is not known yet.
 func servingChange(plan, state []endpointVariantModel) (changed *path.Path, ok bool) {
 	for i, v := range plan {
-		if v.Name.IsUnknown() || v.ModelVersion.IsUnknown() || slices.ContainsFunc(v.Command, types.String.IsUnknown) {
+		if v.Name.IsUnknown() || v.ModelVersion.IsUnknown() || slices.ContainsFunc(v.Command, types.String.IsUnknown) ||
+			v.CPUMillicores.IsUnknown() || v.MemoryMiB.IsUnknown() {
 			return nil, false
 		}
 		j := slices.IndexFunc(state, func(s endpointVariantModel) bool { return s.Name.Equal(v.Name) })
@@ -137,6 +181,10 @@ func servingChange(plan, state []endpointVariantModel) (changed *path.Path, ok b
 			p = p.AtName("model_version")
 		case !slices.EqualFunc(state[j].Command, v.Command, func(a, b types.String) bool { return a.Equal(b) }):
 			p = p.AtName("command")
+		case !state[j].CPUMillicores.Equal(v.CPUMillicores):
+			p = p.AtName("cpu_millicores")
+		case !state[j].MemoryMiB.Equal(v.MemoryMiB):
+			p = p.AtName("memory_mib")
 		default:
 			continue
 		}

@@ -68,15 +68,19 @@ type endpointVariantModel struct {
 	Autoscaling    *endpointAutoscalingModel `tfsdk:"autoscaling"`
 	TrafficPercent types.Int64               `tfsdk:"traffic_percent"`
 	Command        []types.String            `tfsdk:"command"`
+	CPUMillicores  types.Int64               `tfsdk:"cpu_millicores"`
+	MemoryMiB      types.Int64               `tfsdk:"memory_mib"`
 }
 
 type endpointShadowModel struct {
-	Name         types.String              `tfsdk:"name"`
-	ModelVersion types.String              `tfsdk:"model_version"`
-	ComputePool  types.String              `tfsdk:"compute_pool"`
-	Replicas     types.Int64               `tfsdk:"replicas"`
-	Autoscaling  *endpointAutoscalingModel `tfsdk:"autoscaling"`
-	Command      []types.String            `tfsdk:"command"`
+	Name          types.String              `tfsdk:"name"`
+	ModelVersion  types.String              `tfsdk:"model_version"`
+	ComputePool   types.String              `tfsdk:"compute_pool"`
+	Replicas      types.Int64               `tfsdk:"replicas"`
+	Autoscaling   *endpointAutoscalingModel `tfsdk:"autoscaling"`
+	Command       []types.String            `tfsdk:"command"`
+	CPUMillicores types.Int64               `tfsdk:"cpu_millicores"`
+	MemoryMiB     types.Int64               `tfsdk:"memory_mib"`
 }
 
 type endpointAutoscalingModel struct {
@@ -155,6 +159,26 @@ func variantAttributes(what string) map[string]schema.Attribute {
 			Required:            true,
 			Validators:          []validator.String{nameValidator()},
 		},
+		"cpu_millicores": schema.Int64Attribute{
+			MarkdownDescription: fmt.Sprintf("CPU each replica asks for, in thousandths of a core (`500` is half a core), %d-%d. "+
+				"One replica must fit on one node of `compute_pool`: at most its `cpu_per_node` × 1000 (the control plane refuses more; "+
+				"the plan warns when it can read the pool). Replicas the built-in runtime runs as processes (mlopsd's default `-model-runtime process`) "+
+				"get `GOMAXPROCS` = ceil(`cpu_millicores` / 1000); a `command` gets `MLOPS_CPU_MILLICORES` in its environment and is trusted to honour it. "+
+				"Built-in replicas inside mlopsd's own process (`-model-runtime inprocess`) share its CPU: there it is recorded, not enforced. "+
+				"Unset means no request. %s", api.MinCPUMillicores, api.MaxCPUMillicores, requestsRolloutNote(what)),
+			Optional:   true,
+			Validators: []validator.Int64{int64validator.Between(api.MinCPUMillicores, api.MaxCPUMillicores)},
+		},
+		"memory_mib": schema.Int64Attribute{
+			MarkdownDescription: fmt.Sprintf("Memory each replica asks for, in MiB (`1024` is 1 GiB), %d-%d. "+
+				"One replica must fit on one node of `compute_pool`: at most its `memory_gib_per_node` × 1024 (the control plane refuses more; "+
+				"the plan warns when it can read the pool). Built-in replicas run as processes get `GOMEMLIMIT` = `memory_mib` MiB, the Go runtime's "+
+				"soft limit (the garbage collector works harder near it; it is not a hard cap); a `command` gets `MLOPS_MEMORY_MIB` in its environment "+
+				"and is trusted to honour it. Built-in replicas inside mlopsd's own process share its memory: there it is recorded, not enforced. "+
+				"Unset means no request. %s", api.MinMemoryMiB, api.MaxMemoryMiB, requestsRolloutNote(what)),
+			Optional:   true,
+			Validators: []validator.Int64{int64validator.Between(api.MinMemoryMiB, api.MaxMemoryMiB)},
+		},
 		"replicas": schema.Int64Attribute{
 			MarkdownDescription: "Fixed number of replicas, 1-100. Set this or `autoscaling`.",
 			Optional:            true,
@@ -195,6 +219,16 @@ func variantAttributes(what string) map[string]schema.Attribute {
 	}
 }
 
+// requestsRolloutNote says how a change of cpu_millicores or memory_mib is
+// carried out for what, a variant or the shadow variant.
+func requestsRolloutNote(what string) string {
+	if what == "shadow variant" {
+		return "Changing it is an in-place update: the shadow's replicas are replaced at once, without a rollout."
+	}
+	return "Changing it is an in-place update carried out as a rollout of the same model version (see `rollout`): " +
+		"replicas with the new requests start next to the old ones and take the traffic step by step; apply waits and fails if it rolls back."
+}
+
 // rolloutNote says how a change of model_version or command is carried out.
 const rolloutNote = "Changing it is an in-place update carried out as a rollout (see `rollout`): apply waits until it finishes and fails if it rolls back."
 
@@ -210,7 +244,7 @@ func (r *modelEndpointResource) Schema(ctx context.Context, _ resource.SchemaReq
 			"between them by `traffic_percent`, an optional shadow variant that receives a copy of every request, and a rollout strategy " +
 			"for model version changes. The control plane's gateway answers `POST /v1/environments/{env}/model-endpoints/{name}/predict` " +
 			"(role `invoker`) with `{variant, model_version, prediction}`.\n\n" +
-			"Changing a variant's `model_version` (or `command`) rolls the new version out (`all_at_once`, `canary`, `linear` or `blue_green`, baking " +
+			"Changing a variant's `model_version` (or `command`, `cpu_millicores` or `memory_mib`) rolls the new version out (`all_at_once`, `canary`, `linear` or `blue_green`, baking " +
 			"`bake_time_seconds` at each step). Apply waits for the rollout. If the new version's replicas fail to start, fail their health " +
 			"or predict check or the `smoke_test`, or one of the rollout's `rollback_alarms` goes to `ALARM`, the control plane rolls back and the " +
 			"apply **fails**, saying why; the previous version keeps serving, and the state records it, so the next plan proposes the change again, " +
@@ -508,7 +542,7 @@ func (r *modelEndpointResource) Create(ctx context.Context, req resource.CreateR
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	settled, err := r.waitSettled(ctx, env, name)
+	settled, err := r.waitSettled(ctx, ep)
 	if settled != nil {
 		resp.Diagnostics.Append(resp.State.Set(ctx, modelEndpointFromAPI(settled, plan))...)
 	}
@@ -519,26 +553,27 @@ func (r *modelEndpointResource) Create(ctx context.Context, req resource.CreateR
 	tflog.Info(ctx, "created model endpoint", map[string]any{"environment": env, "name": name, "uid": settled.Metadata.UID})
 }
 
-// waitSettled polls until the endpoint settled on its current generation:
-// ready, failed or rolled back. Failed and rolled back are errors that say
-// why; a rolled-back one also says which version still serves.
-func (r *modelEndpointResource) waitSettled(ctx context.Context, env, name string) (*api.ModelEndpoint, error) {
+// waitSettled waits, by mlopsd's long poll, until the endpoint settled on
+// the generation written wrote (or a later one): ready, failed or rolled
+// back. Failed and rolled back are errors that say why; a rolled-back one
+// also says which version still serves. It returns the last object read,
+// also with an error, so that state records what serves.
+func (r *modelEndpointResource) waitSettled(ctx context.Context, written *api.ModelEndpoint) (*api.ModelEndpoint, error) {
+	env, name := written.Metadata.Environment, written.Metadata.Name
 	what := modelEndpointObject(env, name)
-	var last *api.ModelEndpoint
-	err := client.Poll(ctx, pollInterval, func(ctx context.Context) (bool, error) {
-		ep, err := r.client.GetModelEndpoint(ctx, env, name)
+	last := written
+	if !written.Status.Settled(written.Metadata.Generation) {
+		ep, err := r.client.WaitModelEndpointSettled(ctx, env, name, written.Metadata.Generation)
+		if ep != nil {
+			last = ep
+		}
 		if err != nil {
-			return false, err
+			if ctx.Err() != nil {
+				return last, fmt.Errorf("%s did not settle in time (last phase %q: %s); raise the timeouts block or check mlopsd's logs: %w",
+					what, last.Status.Phase, last.Status.Message, err)
+			}
+			return last, err
 		}
-		last = ep
-		return ep.Status.Settled(ep.Metadata.Generation), nil
-	})
-	if err != nil {
-		if ctx.Err() != nil && last != nil {
-			return last, fmt.Errorf("%s did not settle in time (last phase %q: %s); raise the timeouts block or check mlopsd's logs: %w",
-				what, last.Status.Phase, last.Status.Message, err)
-		}
-		return last, err
 	}
 	switch last.Status.Phase {
 	case api.PhaseFailed:
@@ -599,7 +634,7 @@ func (r *modelEndpointResource) Update(ctx context.Context, req resource.UpdateR
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	settled, err := r.waitSettled(ctx, env, name)
+	settled, err := r.waitSettled(ctx, ep)
 	if settled != nil {
 		resp.Diagnostics.Append(resp.State.Set(ctx, modelEndpointFromAPI(settled, plan))...)
 	}
@@ -646,13 +681,12 @@ func (r *modelEndpointResource) Delete(ctx context.Context, req resource.DeleteR
 	defer cancel()
 	env, name := state.Environment.ValueString(), state.Name.ValueString()
 	// Replicas stop before the endpoint disappears.
-	deleteAndWait(ctx, &resp.Diagnostics, "model endpoint", modelEndpointObject(env, name),
+	deleteAndWaitGone(ctx, &resp.Diagnostics, "model endpoint", modelEndpointObject(env, name),
 		func(ctx context.Context) (*client.DeleteResult, error) {
 			return r.client.DeleteModelEndpoint(ctx, env, name)
 		},
 		func(ctx context.Context) error {
-			_, err := r.client.GetModelEndpoint(ctx, env, name)
-			return err
+			return r.client.WaitModelEndpointGone(ctx, env, name)
 		})
 }
 
@@ -692,13 +726,6 @@ func autoscalingFromAPI(a *api.EndpointAutoscaling) *endpointAutoscalingModel {
 	return m
 }
 
-func replicasFromAPI(n int64) types.Int64 {
-	if n == 0 {
-		return types.Int64Null()
-	}
-	return types.Int64Value(n)
-}
-
 func stringsToAPI(l []types.String) []string {
 	if len(l) == 0 {
 		return nil
@@ -725,6 +752,19 @@ func stringsFromAPI(l []string, prior []types.String) []types.String {
 		out[i] = types.StringValue(v)
 	}
 	return out
+}
+
+// resourcesToAPI builds a variant's requests; null is no request (0).
+func resourcesToAPI(cpu, mem types.Int64) api.ReplicaResources {
+	return api.ReplicaResources{CPUMillicores: cpu.ValueInt64(), MemoryMiB: mem.ValueInt64()}
+}
+
+// optionalInt64 is an optional number from the server, where 0 means unset.
+func optionalInt64(n int64) types.Int64 {
+	if n == 0 {
+		return types.Int64Null()
+	}
+	return types.Int64Value(n)
 }
 
 func optionalString(s string) types.String {
@@ -767,13 +807,14 @@ func modelEndpointToAPI(m modelEndpointModel) api.ModelEndpointSpec {
 		spec.Variants = append(spec.Variants, api.EndpointVariant{
 			Name: v.Name.ValueString(), ModelVersion: v.ModelVersion.ValueString(), ComputePool: v.ComputePool.ValueString(),
 			Replicas: v.Replicas.ValueInt64(), Autoscaling: autoscalingToAPI(v.Autoscaling), TrafficPercent: v.TrafficPercent.ValueInt64(),
-			Command: stringsToAPI(v.Command),
+			Command: stringsToAPI(v.Command), ReplicaResources: resourcesToAPI(v.CPUMillicores, v.MemoryMiB),
 		})
 	}
 	if s := m.Shadow; s != nil {
 		spec.Shadow = &api.EndpointVariant{
 			Name: s.Name.ValueString(), ModelVersion: s.ModelVersion.ValueString(), ComputePool: s.ComputePool.ValueString(),
 			Replicas: s.Replicas.ValueInt64(), Autoscaling: autoscalingToAPI(s.Autoscaling), Command: stringsToAPI(s.Command),
+			ReplicaResources: resourcesToAPI(s.CPUMillicores, s.MemoryMiB),
 		}
 	}
 	if ro := m.Rollout; ro != nil {
@@ -784,8 +825,8 @@ func modelEndpointToAPI(m modelEndpointModel) api.ModelEndpointSpec {
 }
 
 // modelEndpointFromAPI builds the model from the server's object. A variant
-// whose rollout was rolled back reads as the version (and command) that
-// serves. prior supplies what the server does not know (timeouts) and
+// whose rollout was rolled back reads as the version (and command and
+// replica requests) that serves. prior supplies what the server does not know (timeouts) and
 // whether empty lists were written as such.
 func modelEndpointFromAPI(ep *api.ModelEndpoint, prior modelEndpointModel) modelEndpointModel {
 	serving := map[string]api.EndpointVariantStatus{}
@@ -819,14 +860,15 @@ func modelEndpointFromAPI(ep *api.ModelEndpoint, prior modelEndpointModel) model
 		priorVariants[v.Name.ValueString()] = v
 	}
 	for _, v := range ep.Spec.Variants {
-		version, command := v.ModelVersion, v.Command
+		version, command, res := v.ModelVersion, v.Command, v.ReplicaResources
 		if s, ok := serving[v.Name]; ok && s.ModelVersion != "" {
-			version, command = s.ModelVersion, s.Command
+			version, command, res = s.ModelVersion, s.Command, s.ReplicaResources
 		}
 		m.Variants = append(m.Variants, endpointVariantModel{
 			Name: types.StringValue(v.Name), ModelVersion: types.StringValue(version), ComputePool: types.StringValue(v.ComputePool),
-			Replicas: replicasFromAPI(v.Replicas), Autoscaling: autoscalingFromAPI(v.Autoscaling), TrafficPercent: types.Int64Value(v.TrafficPercent),
-			Command: stringsFromAPI(command, priorVariants[v.Name].Command),
+			Replicas: optionalInt64(v.Replicas), Autoscaling: autoscalingFromAPI(v.Autoscaling), TrafficPercent: types.Int64Value(v.TrafficPercent),
+			Command:       stringsFromAPI(command, priorVariants[v.Name].Command),
+			CPUMillicores: optionalInt64(res.CPUMillicores), MemoryMiB: optionalInt64(res.MemoryMiB),
 		})
 	}
 	if s := ep.Spec.Shadow; s != nil {
@@ -836,7 +878,8 @@ func modelEndpointFromAPI(ep *api.ModelEndpoint, prior modelEndpointModel) model
 		}
 		m.Shadow = &endpointShadowModel{
 			Name: types.StringValue(s.Name), ModelVersion: types.StringValue(s.ModelVersion), ComputePool: types.StringValue(s.ComputePool),
-			Replicas: replicasFromAPI(s.Replicas), Autoscaling: autoscalingFromAPI(s.Autoscaling), Command: stringsFromAPI(s.Command, priorCommand),
+			Replicas: optionalInt64(s.Replicas), Autoscaling: autoscalingFromAPI(s.Autoscaling), Command: stringsFromAPI(s.Command, priorCommand),
+			CPUMillicores: optionalInt64(s.CPUMillicores), MemoryMiB: optionalInt64(s.MemoryMiB),
 		}
 	}
 	return m

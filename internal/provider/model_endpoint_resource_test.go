@@ -706,26 +706,29 @@ func (e *endpointAcc) checkPredictVariant(variant, version string, want float64)
 	}
 }
 
-// TestModelEndpointFromAPI: a rolled-back variant reads as the version and
-// command that serve; empty lists stay empty lists; a smoke test's status 0
+// TestModelEndpointFromAPI: a rolled-back variant reads as the version,
+// command and replica requests that serve; empty lists stay empty lists; a smoke test's status 0
 // reads as the 200 it means.
 func TestModelEndpointFromAPI(t *testing.T) {
 	ep := &api.ModelEndpoint{
 		Metadata: api.Metadata{Name: "api", Environment: "dev"},
 		Spec: api.ModelEndpointSpec{
-			Variants:  []api.EndpointVariant{{Name: "primary", ModelVersion: "v2", Command: []string{"/new"}, Replicas: 1, TrafficPercent: 100}},
+			Variants: []api.EndpointVariant{{Name: "primary", ModelVersion: "v2", Command: []string{"/new"}, Replicas: 1, TrafficPercent: 100,
+				ReplicaResources: api.ReplicaResources{CPUMillicores: 2000, MemoryMiB: 512}}},
 			Rollout:   api.EndpointRollout{Strategy: api.RolloutCanary, StepPercent: 10},
 			SmokeTest: &api.EndpointSmokeTest{RequestBody: "{}"},
 		},
 		Status: api.ModelEndpointStatus{
-			Status:   api.Status{Phase: api.PhaseRolledBack},
-			Variants: []api.EndpointVariantStatus{{Name: "primary", ModelVersion: "v1", Command: []string{"/old", "-x"}}},
+			Status: api.Status{Phase: api.PhaseRolledBack},
+			Variants: []api.EndpointVariantStatus{{Name: "primary", ModelVersion: "v1", Command: []string{"/old", "-x"},
+				ReplicaResources: api.ReplicaResources{CPUMillicores: 500}}},
 		},
 	}
 	prior := modelEndpointModel{Rollout: &endpointRolloutModel{RollbackAlarms: []types.String{}}}
 	m := modelEndpointFromAPI(ep, prior)
 	v := m.Variants[0]
-	if v.ModelVersion.ValueString() != "v1" || len(v.Command) != 2 || v.Command[0].ValueString() != "/old" {
+	if v.ModelVersion.ValueString() != "v1" || len(v.Command) != 2 || v.Command[0].ValueString() != "/old" ||
+		v.CPUMillicores.ValueInt64() != 500 || !v.MemoryMiB.IsNull() {
 		t.Fatalf("rolled-back variant = %+v", v)
 	}
 	if m.Rollout.RollbackAlarms == nil || len(m.Rollout.RollbackAlarms) != 0 {
@@ -737,12 +740,14 @@ func TestModelEndpointFromAPI(t *testing.T) {
 	// Ready: the spec as it is.
 	ep.Status.Phase = api.PhaseReady
 	m = modelEndpointFromAPI(ep, modelEndpointModel{})
-	if v := m.Variants[0]; v.ModelVersion.ValueString() != "v2" || v.Command[0].ValueString() != "/new" || m.Rollout.RollbackAlarms != nil {
+	if v := m.Variants[0]; v.ModelVersion.ValueString() != "v2" || v.Command[0].ValueString() != "/new" || m.Rollout.RollbackAlarms != nil ||
+		v.CPUMillicores.ValueInt64() != 2000 || v.MemoryMiB.ValueInt64() != 512 {
 		t.Fatalf("ready: %+v, alarms %#v", v, m.Rollout.RollbackAlarms)
 	}
 	// And back: the spec sent is the spec read.
 	spec := modelEndpointToAPI(m)
-	if spec.Variants[0].Command[0] != "/new" || spec.SmokeTest.ExpectedStatus != 200 || spec.Rollout.RollbackAlarms != nil {
+	if spec.Variants[0].Command[0] != "/new" || spec.SmokeTest.ExpectedStatus != 200 || spec.Rollout.RollbackAlarms != nil ||
+		spec.Variants[0].ReplicaResources != ep.Spec.Variants[0].ReplicaResources {
 		t.Fatalf("spec = %+v", spec)
 	}
 }

@@ -12,9 +12,10 @@ import (
 )
 
 // pollInterval is how often the waits that still poll with plain GETs
-// (deleteAndWait's get, the model endpoint's own wait) ask whether an
-// object settled. The others long-poll: mlopsd answers as soon as the
-// status settles (client.Client.Wait*).
+// (deleteAndWait's get, for kinds without a client Wait*Gone: alarms and
+// notification channels) ask whether an object is gone. The others
+// long-poll: mlopsd answers as soon as the status settles
+// (client.Client.Wait*).
 var pollInterval = 250 * time.Millisecond
 
 // waitReady waits until the status describes the object's current

@@ -23,6 +23,10 @@ resource "mlops_model_endpoint" "price" {
       compute_pool    = "cpu"
       replicas        = 2
       traffic_percent = 90
+      # Each replica asks for half a core and 512 MiB; one replica must fit
+      # on a node of the pool. Changing them rolls out like a new version.
+      cpu_millicores = 500
+      memory_mib     = 512
     },
     {
       name            = "challenger"
@@ -64,7 +68,9 @@ resource "mlops_model_endpoint" "price" {
 
 # A model of another framework (here ONNX) served by your own program: mlopsd
 # starts it once per replica with MLOPS_MODEL_URI, MLOPS_ARTIFACT_PATH and
-# PORT set; it answers GET /healthz and POST /predict on 127.0.0.1:$PORT.
+# PORT set, plus MLOPS_CPU_MILLICORES and MLOPS_MEMORY_MIB for the requests
+# (size its threads and caches from them); it answers GET /healthz and
+# POST /predict on 127.0.0.1:$PORT.
 resource "mlops_model_endpoint" "fraud" {
   environment = "prod"
   name        = "fraud"
@@ -76,6 +82,8 @@ resource "mlops_model_endpoint" "fraud" {
     command         = ["/opt/models/onnx-serve", "--threads", "2"]
     replicas        = 2
     traffic_percent = 100
+    cpu_millicores  = 2000
+    memory_mib      = 2048
   }]
 
   smoke_test = {

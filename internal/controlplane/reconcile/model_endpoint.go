@@ -27,7 +27,7 @@ const (
 
 // EndpointHandler runs the model endpoint state machine:
 //
-//	provisioning ──(replicas up, smoke test passed)──▶ ready ──(model_version or command changed)──▶ rolling_out
+//	provisioning ──(replicas up, smoke test passed)──▶ ready ──(model_version, command or cpu/memory requests changed)──▶ rolling_out
 //	rolling_out ──(every step baked, new version healthy)──▶ ready
 //	rolling_out ──(new version fails to start, its check or smoke test; a rollback alarm fires)──▶ rolled_back
 //	any ──(a serving replica cannot start)──▶ failed (BackendFailed)
@@ -161,9 +161,10 @@ func (h *EndpointHandler) stop(k runtime.BackendKey) {
 }
 
 // ensure runs replicas 0..n-1 of version for variant (served by command,
-// when set) and returns them; on an error, the ones that run.
-func (p *endpointPass) ensure(ctx context.Context, variant, version string, command []string, n int64) ([]replicaRef, error) {
-	key := runtime.BackendKey{EndpointUID: p.obj.Meta.UID, Variant: variant, Version: version, CommandDigest: runtime.CommandDigest(command)}
+// when set, with the requests res) and returns them; on an error, the ones
+// that run.
+func (p *endpointPass) ensure(ctx context.Context, variant, version string, command []string, res api.ReplicaResources, n int64) ([]replicaRef, error) {
+	key := runtime.BackendKey{EndpointUID: p.obj.Meta.UID, Variant: variant, Version: version, CommandDigest: runtime.CommandDigest(command), Resources: res}
 	var uri string
 	var refs []replicaRef
 	for i := 0; i < int(n); i++ {
@@ -184,7 +185,7 @@ func (p *endpointPass) ensure(ctx context.Context, variant, version string, comm
 			}
 			uri = spec.ArtifactURI
 		}
-		u, err := p.h.Backends.Ensure(ctx, key, runtime.BackendSpec{ArtifactURI: uri, Command: command})
+		u, err := p.h.Backends.Ensure(ctx, key, runtime.BackendSpec{ArtifactURI: uri, Command: command, Resources: res})
 		if err != nil {
 			return refs, fmt.Errorf("replica %d of model version %q did not start: %w", i, version, err)
 		}
@@ -224,15 +225,15 @@ func (p *endpointPass) variants(ctx context.Context) {
 		case !ok || vs.ModelVersion == "":
 			// A new variant has nothing to roll from: it starts serving its
 			// version at once, once its replicas passed the smoke test.
-			vs = api.EndpointVariantStatus{Name: v.Name, ModelVersion: v.ModelVersion, Command: v.Command}
+			vs = api.EndpointVariantStatus{Name: v.Name, ModelVersion: v.ModelVersion, Command: v.Command, ReplicaResources: v.ReplicaResources}
 		case len(vs.Backends) == 0 && differs(v, &vs) && (p.st.Rollout == nil || p.st.Rollout.Variant != v.Name):
 			// Nothing serves the variant (its version never started or
 			// never passed the smoke test): there is nothing to roll from
 			// either, and nothing to keep serving.
-			vs.ModelVersion, vs.Command = v.ModelVersion, v.Command
+			vs.ModelVersion, vs.Command, vs.ReplicaResources = v.ModelVersion, v.Command, v.ReplicaResources
 		}
 		n := p.scale(ctx, v, &vs)
-		refs, err := p.ensure(ctx, v.Name, vs.ModelVersion, vs.Command, n)
+		refs, err := p.ensure(ctx, v.Name, vs.ModelVersion, vs.Command, vs.ReplicaResources, n)
 		if err != nil {
 			p.problems = append(p.problems, fmt.Sprintf("variant %q: %v", v.Name, err))
 		}
@@ -253,16 +254,17 @@ func (p *endpointPass) shadow(ctx context.Context) {
 		return
 	}
 	v := *p.spec.Shadow
-	// A shadow's answers are discarded, so a new version replaces the old
-	// one at once, without a rollout or a smoke test.
-	vs := api.EndpointVariantStatus{Name: v.Name, ModelVersion: v.ModelVersion, Command: v.Command}
+	// A shadow's answers are discarded, so a new version (or command, or
+	// requests) replaces the old one at once, without a rollout or a smoke
+	// test.
+	vs := api.EndpointVariantStatus{Name: v.Name, ModelVersion: v.ModelVersion, Command: v.Command, ReplicaResources: v.ReplicaResources}
 	if p.st.Shadow != nil && p.st.Shadow.Name == v.Name {
 		prior := p.st.Shadow
 		vs.DesiredReplicas, vs.Replicas, vs.ObservedRPS, vs.LastScaleTime, vs.ScaleInSince =
 			prior.DesiredReplicas, prior.Replicas, prior.ObservedRPS, prior.LastScaleTime, prior.ScaleInSince
 	}
 	n := p.scale(ctx, v, &vs)
-	refs, err := p.ensure(ctx, v.Name, v.ModelVersion, v.Command, n)
+	refs, err := p.ensure(ctx, v.Name, v.ModelVersion, v.Command, v.ReplicaResources, n)
 	if err != nil {
 		p.problems = append(p.problems, fmt.Sprintf("shadow variant %q: %v", v.Name, err))
 	}
@@ -300,10 +302,10 @@ func (p *endpointPass) rolledBack(variant, version string) *api.EndpointRolloutR
 	return nil
 }
 
-// differs reports whether a variant's spec asks for another version or
-// command than the one serving it.
+// differs reports whether a variant's spec asks for another version,
+// command or replica requests than the ones serving it.
 func differs(v api.EndpointVariant, vs *api.EndpointVariantStatus) bool {
-	return vs.ModelVersion != v.ModelVersion || !slices.Equal(vs.Command, v.Command)
+	return vs.ModelVersion != v.ModelVersion || !slices.Equal(vs.Command, v.Command) || vs.ReplicaResources != v.ReplicaResources
 }
 
 func (p *endpointPass) finish(ro *api.EndpointRolloutState, result, alarm, msg string) {
@@ -323,7 +325,7 @@ func (p *endpointPass) finish(ro *api.EndpointRolloutState, result, alarm, msg s
 // rollBack ends ro as rolled back because of cause: the new replicas are
 // not wanted any more, so they stop after this pass.
 func (p *endpointPass) rollBack(ro *api.EndpointRolloutState, alarm, cause string) {
-	p.unwant(ro.Variant, ro.ToVersion, ro.Command)
+	p.unwant(ro.Variant, ro.ToVersion, ro.Command, ro.ReplicaResources)
 	p.finish(ro, api.RolloutRolledBack, alarm, fmt.Sprintf("%s; rolled back: model version %q is still serving variant %q", cause, ro.FromVersion, ro.Variant))
 }
 
@@ -348,7 +350,7 @@ func nextPercent(r api.EndpointRollout, cur int64) int64 {
 func (p *endpointPass) rollout(ctx context.Context) {
 	ro := p.st.Rollout
 	if ro != nil {
-		if v := p.specVariant(ro.Variant); v == nil || v.ModelVersion != ro.ToVersion || !slices.Equal(v.Command, ro.Command) {
+		if v := p.specVariant(ro.Variant); v == nil || v.ModelVersion != ro.ToVersion || !slices.Equal(v.Command, ro.Command) || v.ReplicaResources != ro.ReplicaResources {
 			p.finish(ro, api.RolloutSuperseded, "", "the spec changed during the rollout")
 			ro = nil
 		}
@@ -362,7 +364,7 @@ func (p *endpointPass) rollout(ctx context.Context) {
 			}
 			ro = &api.EndpointRolloutState{
 				Variant: v.Name, FromVersion: vs.ModelVersion, ToVersion: v.ModelVersion, Strategy: p.spec.Rollout.Strategy,
-				Generation: p.obj.Meta.Generation, StartedAt: p.now, Command: v.Command,
+				Generation: p.obj.Meta.Generation, StartedAt: p.now, Command: v.Command, ReplicaResources: v.ReplicaResources,
 				Steps: []api.EndpointRolloutStep{{Percent: firstPercent(p.spec.Rollout), StartedAt: p.now}},
 			}
 			starting = true
@@ -381,7 +383,7 @@ func (p *endpointPass) rollout(ctx context.Context) {
 		p.errs = append(p.errs, err)
 		digest := runtime.CommandDigest(ro.Command)
 		for _, k := range p.h.Backends.Keys(p.obj.Meta.UID) {
-			if k.Variant == ro.Variant && k.Version == ro.ToVersion && k.CommandDigest == digest {
+			if k.Variant == ro.Variant && k.Version == ro.ToVersion && k.CommandDigest == digest && k.Resources == ro.ReplicaResources {
 				p.wanted[k] = true
 			}
 		}
@@ -403,7 +405,7 @@ func (p *endpointPass) rollout(ctx context.Context) {
 	}
 	p.notes = append(p.notes, alarms.alreadyInAlarm(ro.StartedAt)...)
 	// The new version gets as many replicas as the variant.
-	refs, err := p.ensure(ctx, ro.Variant, ro.ToVersion, ro.Command, max(vs.DesiredReplicas, 1))
+	refs, err := p.ensure(ctx, ro.Variant, ro.ToVersion, ro.Command, ro.ReplicaResources, max(vs.DesiredReplicas, 1))
 	for _, r := range refs {
 		if err != nil {
 			break
@@ -437,11 +439,15 @@ func (p *endpointPass) rollout(ctx context.Context) {
 		return
 	}
 	if cur.Percent >= 100 {
-		from, fromCommand := ro.FromVersion, vs.Command
-		p.finish(ro, api.RolloutSucceeded, "", fmt.Sprintf("model version %q replaced %q", ro.ToVersion, from))
-		vs.ModelVersion, vs.Command, vs.Backends, vs.Replicas = ro.ToVersion, ro.Command, urls, int64(len(urls))
+		from, fromCommand, fromResources := ro.FromVersion, vs.Command, vs.ReplicaResources
+		msg := fmt.Sprintf("model version %q replaced %q", ro.ToVersion, from)
+		if ro.ReplicaResources != fromResources {
+			msg += fmt.Sprintf(" (replicas with %s, before %s)", ro.ReplicaResources, fromResources)
+		}
+		p.finish(ro, api.RolloutSucceeded, "", msg)
+		vs.ModelVersion, vs.Command, vs.ReplicaResources, vs.Backends, vs.Replicas = ro.ToVersion, ro.Command, ro.ReplicaResources, urls, int64(len(urls))
 		// The old version's replicas stop after this pass.
-		p.unwant(ro.Variant, from, fromCommand)
+		p.unwant(ro.Variant, from, fromCommand, fromResources)
 		return
 	}
 	next := nextPercent(p.spec.Rollout, cur.Percent)
@@ -449,12 +455,12 @@ func (p *endpointPass) rollout(ctx context.Context) {
 	vs.CanaryPercent = next
 }
 
-// unwant marks the replicas of version of variant served by command for
-// stopping.
-func (p *endpointPass) unwant(variant, version string, command []string) {
+// unwant marks the replicas of version of variant served by command with
+// the requests res for stopping.
+func (p *endpointPass) unwant(variant, version string, command []string, res api.ReplicaResources) {
 	digest := runtime.CommandDigest(command)
 	for k := range p.wanted {
-		if k.Variant == variant && k.Version == version && k.CommandDigest == digest {
+		if k.Variant == variant && k.Version == version && k.CommandDigest == digest && k.Resources == res {
 			delete(p.wanted, k)
 		}
 	}
@@ -484,6 +490,9 @@ func (p *endpointPass) phase() {
 		st.Phase, st.Reason = api.PhaseRollingOut, "RollingOut"
 		st.Message = fmt.Sprintf("rolling out variant %q from %q to %q (%s): %d%% of its traffic on the new version",
 			ro.Variant, ro.FromVersion, ro.ToVersion, ro.Strategy, ro.Steps[len(ro.Steps)-1].Percent)
+		if vs := p.variantStatus(ro.Variant); vs != nil && vs.ReplicaResources != ro.ReplicaResources {
+			st.Message += fmt.Sprintf("; its replicas ask for %s (before: %s)", ro.ReplicaResources, vs.ReplicaResources)
+		}
 		if len(p.notes) > 0 {
 			st.Message += "; " + strings.Join(p.notes, "; ")
 		}

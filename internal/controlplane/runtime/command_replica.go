@@ -19,7 +19,8 @@ import (
 // commandReplica is a model replica served by a user command
 // (api.EndpointVariant.Command): a child process of mlopsd in a process
 // group of its own, started with MLOPS_MODEL_URI, MLOPS_ARTIFACT_PATH (for
-// file:// artifacts) and PORT in its environment. On Linux it gets SIGKILL
+// file:// artifacts), PORT and, when the variant sets them,
+// MLOPS_CPU_MILLICORES and MLOPS_MEMORY_MIB in its environment. On Linux it gets SIGKILL
 // when mlopsd dies (see local_steps_linux.go). Its stdout and stderr go to
 // a bounded tail that error messages quote.
 type commandReplica struct {
@@ -52,6 +53,7 @@ func startCommandReplica(ctx context.Context, spec BackendSpec, timeout time.Dur
 	}
 	cmd := exec.Command(spec.Command[0], spec.Command[1:]...)
 	cmd.Env = append(replicaBaseEnv(), "MLOPS_MODEL_URI="+spec.ArtifactURI, "PORT="+strconv.Itoa(port))
+	cmd.Env = append(cmd.Env, resourceEnv(spec.Resources, false)...)
 	if u, err := url.Parse(spec.ArtifactURI); err == nil && u.Scheme == "file" && strings.HasPrefix(u.Path, "/") {
 		cmd.Env = append(cmd.Env, "MLOPS_ARTIFACT_PATH="+u.Path)
 	}

@@ -8,10 +8,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
 )
 
 // ServeModelCommand is the hidden mlopsd subcommand that serves one model
@@ -109,14 +112,26 @@ func (r *serveModelReplica) drain(timeout time.Duration) {
 // Ensure implements ModelBackends.
 func (p *ProcessBackends) Ensure(ctx context.Context, key BackendKey, spec BackendSpec) (string, error) {
 	return p.set.ensure(ctx, key, spec, p.StartTimeout, func(ctx context.Context) (replica, error) {
-		return p.startServeModel(ctx, spec.ArtifactURI)
+		return p.startServeModel(ctx, spec.ArtifactURI, spec.Resources)
 	})
 }
 
-func (p *ProcessBackends) startServeModel(ctx context.Context, artifactURI string) (*serveModelReplica, error) {
+// startServeModel starts mlopsd serve-model for artifactURI, with
+// GOMAXPROCS and GOMEMLIMIT from res when it sets them (in place of any
+// mlopsd itself runs with).
+func (p *ProcessBackends) startServeModel(ctx context.Context, artifactURI string, res api.ReplicaResources) (*serveModelReplica, error) {
 	timeout := orDefault(p.StartTimeout, DefaultStartTimeout)
 	drain := orDefault(p.DrainTimeout, DefaultDrainTimeout)
 	cmd := exec.Command(p.Executable, ServeModelCommand, "-artifact", artifactURI, "-addr", "127.0.0.1:0", "-drain-timeout", drain.String())
+	if env := resourceEnv(res, true); len(env) > 0 {
+		for _, kv := range os.Environ() {
+			if (res.CPUMillicores > 0 && strings.HasPrefix(kv, "GOMAXPROCS=")) || (res.MemoryMiB > 0 && strings.HasPrefix(kv, "GOMEMLIMIT=")) {
+				continue
+			}
+			cmd.Env = append(cmd.Env, kv)
+		}
+		cmd.Env = append(cmd.Env, env...)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stderr := newTailBuffer(4096)
 	cmd.Stderr = stderr

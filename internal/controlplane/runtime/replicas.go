@@ -7,8 +7,11 @@ import (
 	"encoding/json"
 	"net/http"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
+
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
 )
 
 // Timeouts of model replicas.
@@ -30,7 +33,11 @@ type BackendKey struct {
 	// replica, empty for the built-in runtime, so that replicas of one
 	// version under another command are other replicas.
 	CommandDigest string
-	Replica       int
+	// Resources are the replica's CPU and memory requests, so that a
+	// change of them starts other replicas (rolled out like a new
+	// version).
+	Resources api.ReplicaResources
+	Replica   int
 }
 
 // BackendSpec is what one replica serves.
@@ -40,6 +47,36 @@ type BackendSpec struct {
 	// Command, when set, is the user program that serves the model
 	// (api.EndpointVariant.Command) instead of the built-in runtime.
 	Command []string
+	// Resources are the replica's requests (api.ReplicaResources): a
+	// built-in replica run as a process gets GOMAXPROCS and GOMEMLIMIT, a
+	// user command MLOPS_CPU_MILLICORES and MLOPS_MEMORY_MIB. A built-in
+	// replica inside mlopsd (LocalBackends) shares mlopsd's process, which
+	// cannot apply them.
+	Resources api.ReplicaResources
+}
+
+// resourceEnv is what a replica's environment says of its requests:
+// MLOPS_CPU_MILLICORES and MLOPS_MEMORY_MIB for user commands, and with
+// goRuntime (the built-in runtime, a Go program) GOMAXPROCS =
+// ceil(millicores / 1000) and GOMEMLIMIT = memory_mib MiB instead. A request
+// that is not set adds nothing.
+func resourceEnv(r api.ReplicaResources, goRuntime bool) []string {
+	var env []string
+	if r.CPUMillicores > 0 {
+		if goRuntime {
+			env = append(env, "GOMAXPROCS="+strconv.FormatInt(r.GOMAXPROCS(), 10))
+		} else {
+			env = append(env, "MLOPS_CPU_MILLICORES="+strconv.FormatInt(r.CPUMillicores, 10))
+		}
+	}
+	if r.MemoryMiB > 0 {
+		if goRuntime {
+			env = append(env, "GOMEMLIMIT="+strconv.FormatInt(r.MemoryMiB, 10)+"MiB")
+		} else {
+			env = append(env, "MLOPS_MEMORY_MIB="+strconv.FormatInt(r.MemoryMiB, 10))
+		}
+	}
+	return env
 }
 
 // CommandDigest names a command in a BackendKey: a short hex digest of its
@@ -185,6 +222,12 @@ func (s *replicaSet) keys(endpointUID string) []BackendKey {
 		}
 		if a.CommandDigest != b.CommandDigest {
 			return a.CommandDigest < b.CommandDigest
+		}
+		if a.Resources != b.Resources {
+			if a.Resources.CPUMillicores != b.Resources.CPUMillicores {
+				return a.Resources.CPUMillicores < b.Resources.CPUMillicores
+			}
+			return a.Resources.MemoryMiB < b.Resources.MemoryMiB
 		}
 		return a.Replica < b.Replica
 	})

@@ -150,7 +150,10 @@ func writeModelJSON(w http.ResponseWriter, status int, v any) {
 // LocalBackends runs model replicas inside mlopsd: a built-in replica is an
 // http.Server on its own 127.0.0.1 port, so the gateway reaches it over
 // real HTTP; a replica with a user command is a child process of mlopsd
-// (see commandReplica).
+// (see commandReplica). A built-in replica shares mlopsd's process, so its
+// cpu_millicores and memory_mib cannot be applied (GOMAXPROCS and GOMEMLIMIT
+// are per process): they are recorded, not enforced; ProcessBackends
+// applies them.
 type LocalBackends struct {
 	// StartTimeout bounds how long a command replica may take to answer
 	// GET /healthz with 200; 0 means DefaultStartTimeout.

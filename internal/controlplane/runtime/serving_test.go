@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/runtime"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/mlopsdtest"
 )
@@ -258,6 +259,38 @@ func TestLocalBackends_CloseStopsEveryReplica(t *testing.T) {
 	for _, u := range urls {
 		if _, err := http.Get(u + "/healthz"); err == nil {
 			t.Fatalf("%s still answers after Close", u)
+		}
+	}
+}
+
+// TestProcessBackends_ResourceEnv: a built-in replica run as a process
+// starts with GOMAXPROCS = ceil(cpu_millicores / 1000) and GOMEMLIMIT from
+// memory_mib, in place of mlopsd's own. The stand-in executable says what
+// it got in the URL it announces.
+func TestProcessBackends_ResourceEnv(t *testing.T) {
+	t.Setenv("GOMAXPROCS", "7")
+	script := writeFile(t, "fake-mlopsd", "#!/bin/sh\necho \"listening on http://127.0.0.1:1/procs=$GOMAXPROCS/limit=$GOMEMLIMIT\"\nexec sleep 30\n")
+	if err := os.Chmod(script, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	b := runtime.NewProcessBackends(script)
+	b.DrainTimeout = 100 * time.Millisecond
+	t.Cleanup(b.Close)
+	for _, tc := range []struct {
+		res  api.ReplicaResources
+		want string
+	}{
+		{api.ReplicaResources{CPUMillicores: 1500, MemoryMiB: 300}, "/procs=2/limit=300MiB"},
+		{api.ReplicaResources{CPUMillicores: 250}, "/procs=1/limit="},
+		{api.ReplicaResources{}, "/procs=7/limit="},
+	} {
+		key := runtime.BackendKey{EndpointUID: "uid", Variant: "primary", Version: "v1", Resources: tc.res}
+		url, err := b.Ensure(t.Context(), key, runtime.BackendSpec{ArtifactURI: "file:///unused", Resources: tc.res})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasSuffix(url, tc.want) {
+			t.Errorf("%+v: the replica saw %q, want %q", tc.res, url, tc.want)
 		}
 	}
 }

@@ -99,7 +99,12 @@ func computePoolKindWith(opts poolOptions) *kind[api.ComputePoolSpec] {
 			}
 			return nil
 		},
-		crossCheck: computePoolPolicyCheck,
+		crossCheck: func(ctx context.Context, v store.View, ref api.Ref, s *api.ComputePoolSpec) error {
+			if err := computePoolPolicyCheck(ctx, v, ref, s); err != nil {
+				return err
+			}
+			return computePoolFitsReplicas(ctx, v, ref, s)
+		},
 		initialStatus: func(s *api.ComputePoolSpec) any {
 			return api.ComputePoolStatus{
 				Status:       api.Status{Phase: api.PhaseProvisioning, Reason: "Created", Message: "waiting for the reconciler"},
@@ -152,6 +157,47 @@ func computePoolPolicyCheck(ctx context.Context, v store.View, ref api.Ref, s *a
 	asked := s.MaxNodes * s.AcceleratorCount
 	if others+asked > *env.Policy.MaxGPUs {
 		return api.NewError(api.EINVALID, "spec.max_nodes", api.GPUQuotaMessage(ref.Environment, *env.Policy.MaxGPUs, others, s.MaxNodes, s.AcceleratorCount))
+	}
+	return nil
+}
+
+// computePoolFitsReplicas refuses to shrink a pool's nodes below what a
+// replica of a model endpoint variant on it asks for (cpu_millicores,
+// memory_mib): the endpoint's write was checked against the pool as it
+// was, and its replicas would no longer fit on a node.
+func computePoolFitsReplicas(ctx context.Context, v store.View, ref api.Ref, s *api.ComputePoolSpec) error {
+	endpoints, err := v.ListAll(ctx, api.KindModelEndpoint, ref.Environment)
+	if err != nil {
+		return err
+	}
+	for _, ep := range endpoints {
+		if ep.Meta.DeletionRequestedAt != nil {
+			continue
+		}
+		var spec api.ModelEndpointSpec
+		if err := json.Unmarshal(ep.Spec, &spec); err != nil {
+			return fmt.Errorf("decoding %s: %w", ep.Ref(), err)
+		}
+		variants := spec.Variants
+		if spec.Shadow != nil {
+			variants = append(variants, *spec.Shadow)
+		}
+		for _, vr := range variants {
+			if vr.ComputePool != ref.Name {
+				continue
+			}
+			attr, _ := vr.FitProblem(ref.Name, *s)
+			switch attr {
+			case "cpu_millicores":
+				return api.Errorf(api.EINVALID, "spec.cpu_per_node",
+					"is %d, but variant %q of model endpoint %q asks for %d millicores per replica on this pool; keep cpu_per_node at least %d, or lower the variant's cpu_millicores first",
+					s.CPUPerNode, vr.Name, ep.Meta.Name, vr.CPUMillicores, (vr.CPUMillicores+999)/1000)
+			case "memory_mib":
+				return api.Errorf(api.EINVALID, "spec.memory_gib_per_node",
+					"is %d, but variant %q of model endpoint %q asks for %d MiB per replica on this pool; keep memory_gib_per_node at least %d, or lower the variant's memory_mib first",
+					s.MemoryGiBPerNode, vr.Name, ep.Meta.Name, vr.MemoryMiB, (vr.MemoryMiB+1023)/1024)
+			}
+		}
 	}
 	return nil
 }

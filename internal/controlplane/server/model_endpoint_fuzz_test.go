@@ -12,7 +12,7 @@ import (
 // decoder. Besides checkDecodeSpec's properties: an accepted spec's smoke
 // test has a JSON object for a body and a json_path of the documented
 // syntax, its rollback alarms are valid distinct names, and its commands
-// are within their bounds.
+// and cpu/memory requests are within their bounds.
 func FuzzDecodeModelEndpointSpec(f *testing.F) {
 	variant := `{"name":"primary","model_version":"v1","compute_pool":"cpu","replicas":1,"traffic_percent":100`
 	rollout := `"rollout":{"strategy":"canary","step_percent":10,"bake_time_seconds":60`
@@ -25,6 +25,8 @@ func FuzzDecodeModelEndpointSpec(f *testing.F) {
 		`{"variants":[`+variant+`}],`+rollout+`},"smoke_test":{"request_body":"[1]"}}`,
 		`{"variants":[`+variant+`}],`+rollout+`},"smoke_test":{"request_body":"{}","json_path":"a..b"}}`,
 		`{"variants":[`+variant+`}],`+rollout+`},"smoke_test":{"request_body":"{}","expected_json_value":"1"}}`,
+		`{"variants":[`+variant+`,"cpu_millicores":500,"memory_mib":256}],`+rollout+`},"shadow":{"name":"s","model_version":"v1","compute_pool":"cpu","replicas":1,"memory_mib":8}}`,
+		`{"variants":[`+variant+`,"cpu_millicores":-1}],`+rollout+`}}`,
 		`{"variants":[{"name":"primary","model_version":"v1","compute_pool":"cpu","autoscaling":{"min_replicas":1,"max_replicas":3,"target_rps":5,"scale_in_cooldown_seconds":300},"traffic_percent":100}],`+rollout+`}}`,
 	)
 	k := modelEndpointKind()
@@ -70,6 +72,10 @@ func modelEndpointInvariants(s api.ModelEndpointSpec) error {
 	for _, v := range variants {
 		if len(v.Command) > api.MaxCommandArgs || (len(v.Command) > 0 && v.Command[0] == "") {
 			return fmt.Errorf("command %q", v.Command)
+		}
+		if r := v.ReplicaResources; r.CPUMillicores < 0 || r.CPUMillicores > api.MaxCPUMillicores ||
+			r.MemoryMiB < 0 || (r.MemoryMiB > 0 && r.MemoryMiB < api.MinMemoryMiB) || r.MemoryMiB > api.MaxMemoryMiB {
+			return fmt.Errorf("requests %+v", r)
 		}
 		if a := v.Autoscaling; a != nil && (a.ScaleInCooldownSeconds < 0 || a.ScaleInCooldownSeconds > maxScaleInCooldownSeconds) {
 			return fmt.Errorf("scale_in_cooldown_seconds %d", a.ScaleInCooldownSeconds)

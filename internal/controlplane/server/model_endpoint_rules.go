@@ -202,6 +202,9 @@ func validateVariant(field string, v *api.EndpointVariant) error {
 	if err := validateCommand(field+".command", v.Command); err != nil {
 		return err
 	}
+	if err := v.ValidateRequests(field); err != nil {
+		return err
+	}
 	switch {
 	case v.Autoscaling == nil && v.Replicas == 0:
 		return api.NewError(api.EINVALID, field+".replicas", "set replicas (1-100) or autoscaling")
@@ -239,10 +242,20 @@ func modelEndpointRefCheck(ctx context.Context, v store.View, ref api.Ref, s *ap
 		return fmt.Errorf("decoding %s: %w", envObj.Ref(), err)
 	}
 	check := func(field string, vr api.EndpointVariant) error {
-		if _, err := v.Get(ctx, api.Ref{Kind: api.KindComputePool, Environment: ref.Environment, Name: vr.ComputePool}); isCode(err, api.ENOTFOUND) {
+		poolObj, err := v.Get(ctx, api.Ref{Kind: api.KindComputePool, Environment: ref.Environment, Name: vr.ComputePool})
+		if isCode(err, api.ENOTFOUND) {
 			return api.Errorf(api.EINVALID, field+".compute_pool", "compute pool %q does not exist in environment %q; create it first (mlops_compute_pool)", vr.ComputePool, ref.Environment)
 		} else if err != nil {
 			return err
+		}
+		var pool api.ComputePoolSpec
+		if err := json.Unmarshal(poolObj.Spec, &pool); err != nil {
+			return fmt.Errorf("decoding %s: %w", poolObj.Ref(), err)
+		}
+		// One replica runs on one node: it cannot ask for more than a
+		// node of its pool declares.
+		if attr, msg := vr.FitProblem(vr.ComputePool, pool); attr != "" {
+			return api.NewError(api.EINVALID, field+"."+attr, msg)
 		}
 		mvObj, err := v.Get(ctx, api.Ref{Kind: api.KindModelVersion, Environment: ref.Environment, Name: vr.ModelVersion})
 		if isCode(err, api.ENOTFOUND) {
@@ -281,7 +294,9 @@ func modelEndpointRefCheck(ctx context.Context, v store.View, ref api.Ref, s *ap
 // rolloutInProgressCheck refuses, with 409, to change the model version of
 // the variant a rollout is moving, or to remove that variant, while the
 // rollout runs: a second change while one is in progress is never a silent
-// overwrite. Other changes (replicas, traffic) go through.
+// overwrite. The same holds for its command and replica requests, which
+// are rolled out the same way. Other changes (replicas, traffic) go
+// through.
 func rolloutInProgressCheck(ctx context.Context, v store.View, ref api.Ref, s *api.ModelEndpointSpec) error {
 	cur, err := v.Get(ctx, ref)
 	if isCode(err, api.ENOTFOUND) {
@@ -305,6 +320,8 @@ func rolloutInProgressCheck(ctx context.Context, v store.View, ref api.Ref, s *a
 			case vr.ModelVersion != ro.ToVersion:
 			case !slices.Equal(vr.Command, ro.Command):
 				field = fmt.Sprintf("spec.variants[%d].command", i)
+			case vr.ReplicaResources != ro.ReplicaResources:
+				field = fmt.Sprintf("spec.variants[%d].%s", i, changedResource(vr.ReplicaResources, ro.ReplicaResources))
 			default:
 				return nil
 			}
@@ -315,6 +332,15 @@ func rolloutInProgressCheck(ctx context.Context, v store.View, ref api.Ref, s *a
 	}
 	return api.Errorf(api.ECONFLICT, "spec.variants",
 		"a rollout of variant %q from %q to %q is in progress; wait until it finishes before removing the variant", ro.Variant, ro.FromVersion, ro.ToVersion)
+}
+
+// changedResource names the request that differs between a and b:
+// cpu_millicores, or else memory_mib.
+func changedResource(a, b api.ReplicaResources) string {
+	if a.CPUMillicores != b.CPUMillicores {
+		return "cpu_millicores"
+	}
+	return "memory_mib"
 }
 
 // modelVersionNotServed refuses to delete a model version that a model
@@ -357,7 +383,8 @@ func modelVersionNotServed(ctx context.Context, v store.View, obj *store.Object)
 }
 
 // requiredAlarmsCheck refuses a change of what an existing endpoint serves
-// (a variant's model version or command, or a new variant) while the
+// (a variant's model version, command or replica requests, or a new
+// variant) while the
 // endpoint lacks an alarm its environment's policy.required_alarms asks
 // for. A new endpoint is let through: its alarms name it, so they can only
 // come after it; the reconciler reports what it lacks.
@@ -383,6 +410,8 @@ func requiredAlarmsCheck(ctx context.Context, v store.View, ref api.Ref, s *api.
 			field = fmt.Sprintf("spec.variants[%d].model_version", i)
 		case !slices.Equal(old.Variants[j].Command, vr.Command):
 			field = fmt.Sprintf("spec.variants[%d].command", i)
+		case old.Variants[j].ReplicaResources != vr.ReplicaResources:
+			field = fmt.Sprintf("spec.variants[%d].%s", i, changedResource(vr.ReplicaResources, old.Variants[j].ReplicaResources))
 		}
 		if field != "" {
 			break

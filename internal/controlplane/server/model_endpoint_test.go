@@ -146,6 +146,13 @@ func TestModelEndpoint_ConflictsWhileRollingOutAndServedVersions(t *testing.T) {
 	if !strings.Contains(e.Message, "is in progress") {
 		t.Fatalf("message = %q", e.Message)
 	}
+	// So is a change of the rolling variant's requests, which would be a
+	// rollout of its own.
+	other.Variants[0].ModelVersion, other.Variants[0].MemoryMiB = "v2", 256
+	e = wantError(t, admin.do(http.MethodPut, item, api.UpdateModelEndpointRequest{Spec: other}), http.StatusConflict, api.ECONFLICT, "spec.variants[0].memory_mib")
+	if !strings.Contains(e.Message, "is in progress") {
+		t.Fatalf("message = %q", e.Message)
+	}
 	// Other changes go through.
 	spec.Variants[0].Replicas = 3
 	admin.must(http.StatusOK, http.MethodPut, item, api.UpdateModelEndpointRequest{Spec: spec})
@@ -239,4 +246,60 @@ func TestModelEndpoint_ValidationOfGatesAndCommands(t *testing.T) {
 	if len(got.Spec.Variants[0].Command) != 2 {
 		t.Fatalf("spec = %+v", got.Spec)
 	}
+}
+
+// TestModelEndpoint_ReplicaResources: cpu_millicores and memory_mib are
+// validated on their own and against a node of the variant's pool (cpu:
+// 4 cores, 16 GiB by default); a refused write stores nothing, and a pool
+// cannot shrink below what a replica on it asks for.
+func TestModelEndpoint_ReplicaResources(t *testing.T) {
+	admin, _ := endpointFixture(t)
+	coll := objPath("dev", api.KindModelEndpoint, "")
+	for _, tc := range []struct {
+		name  string
+		edit  func(*api.ModelEndpointSpec)
+		field string
+		words string
+	}{
+		{"NegativeCPU", func(s *api.ModelEndpointSpec) { s.Variants[0].CPUMillicores = -500 }, "spec.variants[0].cpu_millicores", "thousandths of a core"},
+		{"HugeMemory", func(s *api.ModelEndpointSpec) { s.Variants[0].MemoryMiB = api.MaxMemoryMiB + 1 }, "spec.variants[0].memory_mib", "between 16 and"},
+		{"ShadowTinyMemory", func(s *api.ModelEndpointSpec) { s.Shadow.MemoryMiB = 8 }, "spec.shadow.memory_mib", "between 16 and"},
+		{"CPULargerThanNode", func(s *api.ModelEndpointSpec) { s.Variants[0].CPUMillicores = 4001 }, "spec.variants[0].cpu_millicores",
+			`more than a node of compute pool "cpu" has (cpu_per_node = 4, 4000 millicores); lower cpu_millicores to at most 4000`},
+		{"ShadowMemoryLargerThanNode", func(s *api.ModelEndpointSpec) { s.Shadow.MemoryMiB = 16*1024 + 1 }, "spec.shadow.memory_mib",
+			"lower memory_mib to at most 16384, raise the pool's memory_gib_per_node"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := endpointSpec(100)
+			tc.edit(&s)
+			e := wantError(t, admin.do(http.MethodPost, coll, api.CreateModelEndpointRequest{Name: "sized", Spec: s}), http.StatusBadRequest, api.EINVALID, tc.field)
+			if !strings.Contains(e.Message, tc.words) {
+				t.Fatalf("message %q lacks %q", e.Message, tc.words)
+			}
+			wantError(t, admin.do(http.MethodGet, objPath("dev", api.KindModelEndpoint, "sized"), nil), http.StatusNotFound, api.ENOTFOUND, "")
+			// An update is refused the same way and leaves the spec alone.
+			before := decode[api.ModelEndpoint](t, admin.must(http.StatusOK, http.MethodGet, objPath("dev", api.KindModelEndpoint, "api"), nil))
+			wantError(t, admin.do(http.MethodPut, objPath("dev", api.KindModelEndpoint, "api"), api.UpdateModelEndpointRequest{Spec: s}), http.StatusBadRequest, api.EINVALID, tc.field)
+			after := decode[api.ModelEndpoint](t, admin.must(http.StatusOK, http.MethodGet, objPath("dev", api.KindModelEndpoint, "api"), nil))
+			if after.Metadata.Generation != before.Metadata.Generation || after.Spec.Variants[0].ReplicaResources != (api.ReplicaResources{}) {
+				t.Fatalf("a refused update changed the endpoint: %+v", after)
+			}
+		})
+	}
+
+	s := endpointSpec(100)
+	s.Variants[0].ReplicaResources = api.ReplicaResources{CPUMillicores: 4000, MemoryMiB: 2048}
+	s.Shadow.ReplicaResources = api.ReplicaResources{MemoryMiB: 512}
+	got := decode[api.ModelEndpoint](t, admin.must(http.StatusCreated, http.MethodPost, coll, api.CreateModelEndpointRequest{Name: "sized", Spec: s}))
+	if got.Spec.Variants[0].ReplicaResources != s.Variants[0].ReplicaResources || got.Spec.Shadow.ReplicaResources != s.Shadow.ReplicaResources {
+		t.Fatalf("stored spec = %+v", got.Spec)
+	}
+	// The pool cannot shrink below a replica's request.
+	pool := objPath("dev", api.KindComputePool, "cpu")
+	e := wantError(t, admin.do(http.MethodPut, pool, api.UpdateComputePoolRequest{Spec: api.ComputePoolSpec{MaxNodes: 1, CPUPerNode: 3}}),
+		http.StatusBadRequest, api.EINVALID, "spec.cpu_per_node")
+	if !strings.Contains(e.Message, `variant "primary" of model endpoint "sized" asks for 4000 millicores`) {
+		t.Fatalf("message = %q", e.Message)
+	}
+	admin.must(http.StatusOK, http.MethodPut, pool, api.UpdateComputePoolRequest{Spec: api.ComputePoolSpec{MaxNodes: 1, CPUPerNode: 4, MemoryGiBPerNode: 2}})
 }

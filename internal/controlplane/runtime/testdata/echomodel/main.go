@@ -2,12 +2,16 @@
 // it serves on 127.0.0.1:$PORT the API mlopsd expects of a model command.
 // Its model is the JSON artifact at $MLOPS_ARTIFACT_PATH, {"scale": s};
 // a prediction is s × the sum of the inputs, answered with the model URI it
-// was given. On SIGTERM it stops listening and finishes its requests.
+// was given. GET /healthz reports MLOPS_CPU_MILLICORES and MLOPS_MEMORY_MIB
+// when they are set. On SIGTERM it stops listening and finishes its
+// requests.
 //
 // Flags make it misbehave the ways a real model server can:
 //
 //	-inputs n          GET /healthz says {"inputs": n}
 //	-exit-with msg     print msg to stderr and exit 3 at once
+//	-min-memory-mib n  exit 3 unless MLOPS_MEMORY_MIB is at least n, as a
+//	                   model that does not fit in less memory would
 //	-never-healthy     GET /healthz answers 503
 //	-ignore-sigterm    ignore SIGTERM (only SIGKILL stops it)
 package main
@@ -21,6 +25,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -30,9 +35,14 @@ func main() {
 	exitWith := flag.String("exit-with", "", "exit at once with this message")
 	neverHealthy := flag.Bool("never-healthy", false, "answer GET /healthz with 503")
 	ignoreTerm := flag.Bool("ignore-sigterm", false, "ignore SIGTERM")
+	minMemory := flag.Int("min-memory-mib", 0, "exit unless MLOPS_MEMORY_MIB is at least this")
 	flag.Parse()
 	if *exitWith != "" {
 		fmt.Fprintln(os.Stderr, *exitWith)
+		os.Exit(3)
+	}
+	if mem, _ := strconv.Atoi(os.Getenv("MLOPS_MEMORY_MIB")); mem < *minMemory {
+		fmt.Fprintf(os.Stderr, "echomodel: the model needs at least %d MiB, MLOPS_MEMORY_MIB is %q\n", *minMemory, os.Getenv("MLOPS_MEMORY_MIB"))
 		os.Exit(3)
 	}
 	scale, err := loadScale(os.Getenv("MLOPS_ARTIFACT_PATH"))
@@ -50,6 +60,12 @@ func main() {
 		out := map[string]any{"status": "ok"}
 		if *inputs > 0 {
 			out["inputs"] = *inputs
+		}
+		// The replica's requests, as mlopsd passed them, for tests to see.
+		for key, name := range map[string]string{"cpu_millicores": "MLOPS_CPU_MILLICORES", "memory_mib": "MLOPS_MEMORY_MIB"} {
+			if v, ok := os.LookupEnv(name); ok {
+				out[key] = v
+			}
 		}
 		writeJSON(w, http.StatusOK, out)
 	})
