@@ -29,6 +29,8 @@ resource "mlops_model_endpoint" "this" {
       replicas        = v.replicas
       autoscaling     = v.autoscaling
       traffic_percent = v.traffic_percent
+      cpu_millicores  = v.cpu_millicores
+      memory_mib      = v.memory_mib
     }
   ]
 

@@ -19,7 +19,7 @@ variable "name" {
 }
 
 variable "variants" {
-  description = "Variants that serve traffic, 1-10. Each serves model_version (a version of an mlops-linear model, or any framework with command) on compute_pool, with either a fixed replicas count or autoscaling, and traffic_percent of the requests (the shares sum to 100). Changing a variant's model_version rolls it out with the rollout strategy."
+  description = "Variants that serve traffic, 1-10. Each serves model_version (a version of an mlops-linear model, or any framework with command) on compute_pool, with either a fixed replicas count or autoscaling, and traffic_percent of the requests (the shares sum to 100). Optional cpu_millicores and memory_mib are what each replica requests (checked against a node of the pool). Changing a variant's model_version or its requests rolls it out with the rollout strategy."
   type = list(object({
     name          = string
     model_version = string
@@ -33,6 +33,8 @@ variable "variants" {
       scale_in_cooldown_seconds = optional(number, 300)
     }))
     traffic_percent = optional(number, 100)
+    cpu_millicores  = optional(number)
+    memory_mib      = optional(number)
   }))
 
   validation {
@@ -43,6 +45,11 @@ variable "variants" {
   validation {
     condition     = alltrue([for v in var.variants : can(regex("^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$", v.name))]) && length(distinct([for v in var.variants : v.name])) == length(var.variants)
     error_message = "Every variant needs a distinct name of 1-63 lowercase letters, digits and '-', starting with a letter (e.g. \"primary\"); rename the duplicates."
+  }
+
+  validation {
+    condition     = alltrue([for v in var.variants : (v.cpu_millicores == null || try(v.cpu_millicores >= 1 && floor(v.cpu_millicores) == v.cpu_millicores, false)) && (v.memory_mib == null || try(v.memory_mib >= 16 && floor(v.memory_mib) == v.memory_mib, false))])
+    error_message = "A variant's cpu_millicores must be a whole number of at least 1 (1000 = one core) and its memory_mib a whole number of at least 16; leave them out to request nothing."
   }
 
   validation {

@@ -88,7 +88,7 @@ run "plans_a_split_with_autoscaling_and_no_drift_alarm" {
   variables {
     variants = [
       { name = "champion", model_version = "price-v2", compute_pool = "cpu", replicas = 2, traffic_percent = 90 },
-      { name = "challenger", model_version = "price-v1", compute_pool = "cpu", autoscaling = { min_replicas = 1, max_replicas = 2, target_rps = 5 }, traffic_percent = 10 },
+      { name = "challenger", model_version = "price-v1", compute_pool = "cpu", autoscaling = { min_replicas = 1, max_replicas = 2, target_rps = 5 }, traffic_percent = 10, cpu_millicores = 500, memory_mib = 256 },
     ]
     rollout = { strategy = "blue_green", extra_rollback_alarms = ["price-slo"] }
     alarms  = { drift_psi = { enabled = false } }
@@ -101,6 +101,20 @@ run "plans_a_split_with_autoscaling_and_no_drift_alarm" {
     condition     = mlops_model_endpoint.this.variants[1].autoscaling.scale_in_cooldown_seconds == 300
     error_message = "autoscaling default cooldown is not 300"
   }
+  assert {
+    condition     = mlops_model_endpoint.this.variants[1].cpu_millicores == 500 && mlops_model_endpoint.this.variants[1].memory_mib == 256 && mlops_model_endpoint.this.variants[0].cpu_millicores == null
+    error_message = "the challenger's requests (500 millicores, 256 MiB) did not reach the endpoint"
+  }
+}
+
+run "rejects_a_fraction_of_a_millicore" {
+  command = plan
+  variables {
+    variants = [
+      { name = "a", model_version = "price-v1", compute_pool = "cpu", replicas = 1, cpu_millicores = 0.5 },
+    ]
+  }
+  expect_failures = [var.variants]
 }
 
 run "rejects_traffic_not_summing_to_100" {
