@@ -149,6 +149,10 @@ func (s *Server) routes() {
 		api.OpIDPredict:                  s.authed(s.requireRole(api.RoleInvoker, s.handlePredict)),
 		api.OpIDPredictAction:            s.predictAction(s.authed(s.requireRole(api.RoleInvoker, s.handlePredict))),
 		api.OpIDPushMetrics:              s.authed(s.requireRole(api.RoleInvoker, s.handlePushMetrics)),
+		api.OpIDGetEndpointMetrics:       s.authed(s.requireRole(api.RoleViewer, s.handleGetEndpointMetrics)),
+		api.OpIDAcknowledgeAlarm:         s.authed(s.requireRole(api.RoleInvoker, s.handleAcknowledgeAlarm)),
+		api.OpIDVerifyAudit:              s.authed(s.handleVerifyAudit),
+		api.OpIDWhoAmI:                   s.authed(s.handleWhoAmI),
 	}
 	for id, h := range s.pipelineRunHandlers() {
 		handlers[id] = h
