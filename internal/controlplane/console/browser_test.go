@@ -48,9 +48,9 @@ func screenshotDir(t *testing.T) string {
 // browser is one headless Chromium; each user gets a tab in a browser
 // context of its own, with its own cookies.
 type browser struct {
-	t    *testing.T
-	root context.Context
-	base string
+	t     *testing.T
+	root  context.Context
+	base  string
 	shots string
 }
 
