@@ -69,7 +69,7 @@ type SeriesInput struct {
 
 // LineChart lays out series over [from, to], with an optional threshold.
 func LineChart(title string, from, to time.Time, series []SeriesInput, threshold *float64, unit string) Chart {
-	c := Chart{Title: title, Width: 640, Height: 220, Left: 56, Top: 16, Right: 624, Bottom: 190}
+	c := Chart{Title: title, Width: 640, Height: 220, Left: 84, Top: 16, Right: 600, Bottom: 190}
 	lo, hi := math.Inf(1), math.Inf(-1)
 	n := 0
 	for _, s := range series {
