@@ -417,11 +417,11 @@ func lineageGraph(env string, p modelVersionPage) Graph {
 		if len(sub) > 12 {
 			sub = "sha256 " + sub[:12] + "…"
 		}
-		in = append(in, GraphInput{ID: "dataset", Label: shorten(ds, 22), Sub: sub, Class: "muted"})
+		in = append(in, GraphInput{ID: "dataset", Label: shorten(ds), Sub: sub, Class: "muted"})
 		prev = "dataset"
 	}
 	if run := spec.Lineage.PipelineRun; run != "" {
-		n := GraphInput{ID: "run", Label: shorten(run, 22), Sub: "pipeline run", Class: "muted", Href: uiPath(env, api.KindPipelineRun, run)}
+		n := GraphInput{ID: "run", Label: shorten(run), Sub: "pipeline run", Class: "muted", Href: uiPath(env, api.KindPipelineRun, run)}
 		if p.Run != nil {
 			n.Sub, n.Class = p.Run.Spec.Pipeline+" · "+p.Run.Status.Phase, phaseClass(p.Run.Status.Phase)
 		}
@@ -431,25 +431,29 @@ func lineageGraph(env string, p modelVersionPage) Graph {
 		in = append(in, n)
 		prev = "run"
 	}
-	v := GraphInput{ID: "version", Label: shorten(p.Version.Metadata.Name, 22), Sub: spec.Approval.Status, Class: phaseClass(spec.Approval.Status),
+	v := GraphInput{ID: "version", Label: shorten(p.Version.Metadata.Name), Sub: spec.Approval.Status, Class: phaseClass(spec.Approval.Status),
 		Href: uiPath(env, api.KindModelVersion, p.Version.Metadata.Name)}
 	if prev != "" {
 		v.Deps = []string{prev}
 	}
 	in = append(in, v)
 	for _, ep := range p.Endpoints {
-		in = append(in, GraphInput{ID: "endpoint/" + ep, Label: shorten(ep, 22), Sub: "endpoint", Class: "muted",
+		in = append(in, GraphInput{ID: "endpoint/" + ep, Label: shorten(ep), Sub: "endpoint", Class: "muted",
 			Href: uiPath(env, api.KindModelEndpoint, ep), Deps: []string{"version"}})
 	}
 	return LayoutGraph(in)
 }
 
-func shorten(s string, n int) string {
+// maxNodeLabel is how many characters fit in a graph node's label.
+const maxNodeLabel = 22
+
+// shorten cuts s to fit a graph node.
+func shorten(s string) string {
 	r := []rune(s)
-	if len(r) <= n {
+	if len(r) <= maxNodeLabel {
 		return s
 	}
-	return string(r[:n-1]) + "…"
+	return string(r[:maxNodeLabel-1]) + "…"
 }
 
 // trafficSlice is one part of an endpoint's live traffic.
