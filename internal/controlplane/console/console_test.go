@@ -194,6 +194,18 @@ func testHTTP(t *testing.T, f *fixture) {
 			}
 		}
 	})
+	t.Run("CancelFinishedRun", func(t *testing.T) {
+		b := newBrowserless(t, f.srv.URL)
+		b.signIn(f.tokens[api.RoleOwner])
+		p := b.do(http.MethodPost, "/ui/env/dev/pipeline-runs/train-1/cancel", url.Values{"csrf": {csrf(t, b.get("/ui/"))}})
+		if p.status != http.StatusSeeOther || p.header.Get("Location") != "/ui/env/dev/pipeline-runs/train-1?done=cancelled" {
+			t.Fatalf("cancel = %d %s\n%s", p.status, p.header.Get("Location"), p.body)
+		}
+		run := must(f.admin.GetPipelineRun(context.Background(), "dev", "train-1"))(t)
+		if run.Status.Phase != api.PhaseSucceeded || run.Spec.Cancel {
+			t.Fatalf("a finished run changed: %s, cancel %v", run.Status.Phase, run.Spec.Cancel)
+		}
+	})
 	t.Run("AuditAsAdmin", func(t *testing.T) {
 		b := newBrowserless(t, f.srv.URL)
 		b.signIn(adminToken)
@@ -213,6 +225,8 @@ func testHTTP(t *testing.T, f *fixture) {
 		if v.Spec.Approval.Status != api.ApprovalPending {
 			t.Fatalf("a viewer's forged POST changed the approval: %+v", v.Spec.Approval)
 		}
+		cancel := b.do(http.MethodPost, "/ui/env/dev/pipeline-runs/train-1/cancel", url.Values{"csrf": {csrf(t, p)}})
+		wantPage(t, cancel, http.StatusForbidden, "needs invoker")
 		// The audit page is the viewer's environment's; verification is admin's.
 		wantPage(t, b.get("/ui/audit"), http.StatusOK, "needs an admin token")
 	})

@@ -125,8 +125,10 @@ func startFixture(t *testing.T) *fixture {
 	// An alarm on a pushed metric that breaches its threshold.
 	now := time.Now().UTC()
 	var dps []api.CustomDatapoint
-	for s := 60; s >= 0; s-- {
-		dps = append(dps, api.CustomDatapoint{Name: "queue_depth", Value: float64(8 + s%5), Timestamp: now.Add(-time.Duration(s) * time.Second)})
+	// From a minute ago to four minutes ahead (the API takes up to five), so
+	// that the alarm stays in ALARM however long the tests take.
+	for s := -60; s <= 240; s++ {
+		dps = append(dps, api.CustomDatapoint{Name: "queue_depth", Value: float64(8 + (s+60)%5), Timestamp: now.Add(time.Duration(s) * time.Second)})
 	}
 	must(c.PushMetrics(ctx, "dev", dps))(t)
 	alarm := must(c.CreateAlarm(ctx, "dev", "backlog", api.AlarmSpec{
