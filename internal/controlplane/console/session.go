@@ -76,13 +76,15 @@ func (s *sessions) start(w http.ResponseWriter, r *http.Request, token string) *
 		}
 	}
 	for len(s.m) >= maxSessions {
-		var oldest *session
+		// Sessions without a token go first, so that a flood of visitors
+		// without cookies cannot sign out the people who signed in.
+		var victim *session
 		for _, old := range s.m {
-			if oldest == nil || old.expires.Before(oldest.expires) {
-				oldest = old
+			if victim == nil || evictsBefore(old, victim) {
+				victim = old
 			}
 		}
-		delete(s.m, oldest.id)
+		delete(s.m, victim.id)
 	}
 	s.m[sess.id] = sess
 	s.mu.Unlock()
@@ -91,6 +93,15 @@ func (s *sessions) start(w http.ResponseWriter, r *http.Request, token string) *
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
 	})
 	return sess
+}
+
+// evictsBefore reports whether a goes before b when sessions must make
+// room: one without a token before one with, then the one expiring first.
+func evictsBefore(a, b *session) bool {
+	if (a.token == "") != (b.token == "") {
+		return a.token == ""
+	}
+	return a.expires.Before(b.expires)
 }
 
 // ensure returns the request's session, starting one without a token when

@@ -113,3 +113,15 @@ func TestSafeNext(t *testing.T) {
 		}
 	}
 }
+
+func TestSessions_EvictTokenlessFirst(t *testing.T) {
+	s := newSessions(time.Hour)
+	r := httptest.NewRequest(http.MethodGet, "/ui/", nil)
+	signedIn := s.start(httptest.NewRecorder(), r, "tok")
+	for range maxSessions + 10 {
+		s.start(httptest.NewRecorder(), r, "")
+	}
+	if len(s.m) > maxSessions || s.m[signedIn.id] == nil {
+		t.Fatalf("%d sessions; signed-in session kept: %v", len(s.m), s.m[signedIn.id] != nil)
+	}
+}
