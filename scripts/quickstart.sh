@@ -187,6 +187,7 @@ up)
 	cat <<MSG
 
 Done. mlopsd is running at $ENDPOINT (pid $(cat "$QS/mlopsd.pid")), serving $TRAINED_RUN.
+  open $ENDPOINT/ui/        # the web console: environments, pipelines and runs, registry, endpoints, alarms, audit log
   curl -X POST $ENDPOINT$(tf output -raw predict_path) -H 'Content-Type: application/json' -d '{"inputs": [120]}'
                                   # a prediction: {"variant":"primary","model_version":"$TRAINED_RUN","prediction":...}
   scripts/quickstart.sh plan      # shows no changes

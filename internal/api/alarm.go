@@ -1,6 +1,9 @@
 package api
 
-import "time"
+import (
+	"net/http"
+	"time"
+)
 
 // Metrics an alarm can watch.
 const (
@@ -153,6 +156,47 @@ type AlarmSpec struct {
 	MinSamples int64 `json:"min_samples"`
 	// Actions run when the state changes.
 	Actions AlarmActions `json:"actions"`
+	// Acknowledgements is written by the server only (POST
+	// .../alarms/{name}/acknowledge): who acknowledged which transition
+	// into ALARM, oldest first, at most MaxAlarmAcknowledgements. Values
+	// sent by clients are ignored and the stored ones kept.
+	Acknowledgements []AlarmAcknowledgement `json:"acknowledgements,omitempty"`
+}
+
+// AlarmAcknowledgement is one person's acknowledgement of an alarm in
+// ALARM, as the server recorded it. By and At come from the authenticated
+// caller and the server's clock.
+type AlarmAcknowledgement struct {
+	// Transition is the Seq of the transition into ALARM it acknowledges.
+	Transition int64     `json:"transition"`
+	By         string    `json:"by"`
+	At         time.Time `json:"at"`
+	Reason     string    `json:"reason,omitempty"`
+}
+
+// MaxAlarmAcknowledgements bounds an alarm's acknowledgements; older ones
+// stay in the audit log.
+const MaxAlarmAcknowledgements = 50
+
+// MaxAcknowledgeReasonBytes bounds the reason of an acknowledgement.
+const MaxAcknowledgeReasonBytes = 1024
+
+// AcknowledgeAlarmRequest is the body of POST .../alarms/{name}/acknowledge.
+type AcknowledgeAlarmRequest struct {
+	// Reason says what is being done about it, for the people who come
+	// next; optional.
+	Reason string `json:"reason,omitempty"`
+}
+
+// OpIDAcknowledgeAlarm is the operation ID of the alarm acknowledgement.
+const OpIDAcknowledgeAlarm = "acknowledgeAlarm"
+
+// alarmRoutes are the alarm routes beyond the object routes.
+var alarmRoutes = []Route{
+	{Method: http.MethodPost, Path: "/v1/environments/{env}/" + KindAlarm + "/{name}/acknowledge", OperationID: OpIDAcknowledgeAlarm,
+		Summary: "Acknowledge an alarm in ALARM (role invoker): records who and why in spec.acknowledgements, an audited write. " +
+			"409 when the alarm is not in ALARM; acknowledging the same transition again changes nothing.",
+		Request: AcknowledgeAlarmRequest{}, Response: Alarm{}, Status: http.StatusOK},
 }
 
 // AlarmActions are what an alarm does when its state changes.

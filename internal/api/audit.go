@@ -1,6 +1,9 @@
 package api
 
-import "time"
+import (
+	"net/http"
+	"time"
+)
 
 // AuditRecord is one write as the audit log keeps it.
 type AuditRecord struct {
@@ -72,3 +75,26 @@ const (
 	AuditParamUntil       = "until"
 	AuditParamAfterSeq    = "after_seq"
 )
+
+// AuditVerification is the answer of GET /v1/audit/verify: whether the
+// audit log's hash chain is intact, and where it first breaks if not.
+type AuditVerification struct {
+	// Intact is true when every record fits the chain.
+	Intact bool `json:"intact"`
+	// BrokenAtSeq is the first record that does not fit; 0 when intact.
+	BrokenAtSeq int64 `json:"broken_at_seq,omitempty"`
+	// Reason says how that record does not fit.
+	Reason string `json:"reason,omitempty"`
+	// CheckedAt is when the server verified the chain.
+	CheckedAt time.Time `json:"checked_at"`
+}
+
+// OpIDVerifyAudit is the operation ID of the audit chain verification.
+const OpIDVerifyAudit = "verifyAudit"
+
+// auditRoutes are the audit routes beyond GET /v1/audit.
+var auditRoutes = []Route{
+	{Method: http.MethodGet, Path: "/v1/audit/verify", OperationID: OpIDVerifyAudit,
+		Summary:  "Verify the whole audit log's hash chain (admin), the same check as mlopsd audit verify.",
+		Response: AuditVerification{}, Status: http.StatusOK},
+}

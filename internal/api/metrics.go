@@ -73,3 +73,65 @@ var metricsRoutes = []Route{
 			"The datapoints of one push are stored in one transaction, all or none; send Idempotency-Key so that a retried push is stored once.",
 		Request: PushMetricsRequest{}, Response: PushMetricsResponse{}, Status: http.StatusOK},
 }
+
+// Query parameters of GET .../model-endpoints/{name}/metrics.
+const (
+	MetricsParamSince   = "since"
+	MetricsParamUntil   = "until"
+	MetricsParamStep    = "step_seconds"
+	MetricsParamVariant = "variant"
+)
+
+// Bounds of an endpoint metrics query.
+const (
+	// DefaultEndpointMetricsWindow is the window when since is not given.
+	DefaultEndpointMetricsWindow = time.Hour
+	// MaxEndpointMetricsWindow is the longest window one query may cover.
+	MaxEndpointMetricsWindow = 48 * time.Hour
+	// MaxEndpointMetricsPoints bounds the steps of one answer.
+	MaxEndpointMetricsPoints = 1000
+)
+
+// EndpointMetrics is the answer of GET .../model-endpoints/{name}/metrics:
+// the gateway's predictions of the endpoint, one point per step.
+type EndpointMetrics struct {
+	Endpoint    string    `json:"endpoint"`
+	Variant     string    `json:"variant,omitempty"`
+	Since       time.Time `json:"since"`
+	Until       time.Time `json:"until"`
+	StepSeconds int64     `json:"step_seconds"`
+	// Points cover [Since, Until) in steps, oldest first; steps without
+	// predictions are included with Count 0 and no latency.
+	Points []EndpointMetricPoint `json:"points"`
+}
+
+// EndpointMetricPoint is one step of an endpoint's predictions.
+type EndpointMetricPoint struct {
+	Start  time.Time `json:"start"`
+	Count  int64     `json:"count"`
+	Errors int64     `json:"errors"`
+	// ErrorRatePercent is 100 × Errors / Count; nil without predictions.
+	ErrorRatePercent *float64 `json:"error_rate_percent,omitempty"`
+	// Latency in milliseconds: exact average and maximum, and p50 and p99
+	// of the gateway's uniform sample; nil without predictions.
+	LatencyAvgMs *float64 `json:"latency_avg_ms,omitempty"`
+	LatencyP50Ms *float64 `json:"latency_p50_ms,omitempty"`
+	LatencyP99Ms *float64 `json:"latency_p99_ms,omitempty"`
+	LatencyMaxMs *float64 `json:"latency_max_ms,omitempty"`
+}
+
+// OpIDGetEndpointMetrics is the operation ID of the endpoint metrics query.
+const OpIDGetEndpointMetrics = "getModelEndpointMetrics"
+
+// endpointMetricsRoutes read the gateway's metrics of one endpoint.
+var endpointMetricsRoutes = []Route{
+	{Method: http.MethodGet, Path: "/v1/environments/{env}/" + KindModelEndpoint + "/{name}/metrics", OperationID: OpIDGetEndpointMetrics,
+		Summary:  "The gateway's predictions of the endpoint (role viewer): count, errors, error rate and latency per step.",
+		Response: EndpointMetrics{}, Status: http.StatusOK,
+		Query: []QueryParam{
+			{Name: MetricsParamSince, Type: "string", Description: "Start of the window (RFC 3339); default an hour before until."},
+			{Name: MetricsParamUntil, Type: "string", Description: "End of the window (RFC 3339), exclusive; default now."},
+			{Name: MetricsParamStep, Type: "integer", Description: "Seconds per point; default the window over 60, at least 1."},
+			{Name: MetricsParamVariant, Type: "string", Description: "Only this variant's predictions."},
+		}},
+}

@@ -151,6 +151,10 @@ func buildRoutes() []Route {
 		Route{Method: http.MethodPost, Path: "/v1/environments/{env}/" + KindModelEndpoint + "/{name}/predict", OperationID: OpIDPredict,
 			Summary: predict + " The same as .../{name}:predict.", Request: PredictRequest{}, Response: PredictResponse{}, Status: http.StatusOK})
 	rs = append(rs, metricsRoutes...)
+	rs = append(rs, endpointMetricsRoutes...)
+	rs = append(rs, alarmRoutes...)
+	rs = append(rs, auditRoutes...)
+	rs = append(rs, whoAmIRoutes...)
 	return rs
 }
 

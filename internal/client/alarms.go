@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"net/http"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
 )
@@ -36,4 +37,16 @@ func (c *Client) DeleteAlarm(ctx context.Context, env, name string) (*DeleteResu
 // ListAlarms returns one page of the alarms in environment env.
 func (c *Client) ListAlarms(ctx context.Context, env string, opts api.ListOptions) (*api.AlarmList, error) {
 	return listObjects[api.AlarmList](ctx, c, api.KindAlarm, env, opts)
+}
+
+// AcknowledgeAlarm records that the caller acknowledged the alarm's current
+// transition into ALARM, with an optional reason, and returns the alarm; it
+// needs role invoker. Returns an error that IsConflict when the alarm is
+// not in ALARM. Acknowledging the same transition again changes nothing.
+func (c *Client) AcknowledgeAlarm(ctx context.Context, env, name, reason string) (*api.Alarm, error) {
+	path, err := objectPath(api.KindAlarm, env, name)
+	if err != nil {
+		return nil, err
+	}
+	return doJSON[api.Alarm](ctx, c, request{method: http.MethodPost, path: path + "/acknowledge", body: api.AcknowledgeAlarmRequest{Reason: reason}})
 }

@@ -49,3 +49,15 @@ func (c *Client) QueryAudit(ctx context.Context, q api.AuditQuery) (*api.AuditRe
 	}
 	return doJSON[api.AuditRecordList](ctx, c, request{method: http.MethodGet, path: "/v1/audit", query: v})
 }
+
+// VerifyAudit asks mlopsd to verify the whole audit log's hash chain (admin
+// only), the same check as mlopsd audit verify.
+func (c *Client) VerifyAudit(ctx context.Context) (*api.AuditVerification, error) {
+	return doJSON[api.AuditVerification](ctx, c, request{method: http.MethodGet, path: "/v1/audit/verify"})
+}
+
+// WhoAmI returns who the client's token acts as and its roles by
+// environment.
+func (c *Client) WhoAmI(ctx context.Context) (*api.WhoAmI, error) {
+	return doJSON[api.WhoAmI](ctx, c, request{method: http.MethodGet, path: "/v1/whoami"})
+}

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
 )
@@ -75,6 +76,16 @@ func TestMethods(t *testing.T) {
 		}, "POST", "/v1/environments/dev/metrics", ""},
 		{"Predict", func() error { _, err := c.Predict(ctx, "dev", "api", []float64{1}); return err }, "POST", "/v1/environments/dev/model-endpoints/api/predict", ""},
 		{"PredictAction", func() error { _, err := c.PredictAction(ctx, "dev", "api", []float64{1}); return err }, "POST", "/v1/environments/dev/model-endpoints/api:predict", ""},
+
+		{"AcknowledgeAlarm", func() error { _, err := c.AcknowledgeAlarm(ctx, "dev", "slow", "on it"); return err }, "POST", "/v1/environments/dev/alarms/slow/acknowledge", ""},
+		{"VerifyAudit", func() error { _, err := c.VerifyAudit(ctx); return err }, "GET", "/v1/audit/verify", ""},
+		{"WhoAmI", func() error { _, err := c.WhoAmI(ctx); return err }, "GET", "/v1/whoami", ""},
+		{"GetEndpointMetrics", func() error {
+			_, err := c.GetEndpointMetrics(ctx, "dev", "api", EndpointMetricsOptions{
+				Since: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC), Until: time.Date(2030, 1, 2, 4, 4, 5, 0, time.UTC), StepSeconds: 30, Variant: "primary"})
+			return err
+		}, "GET", "/v1/environments/dev/model-endpoints/api/metrics", "since=2030-01-02T03%3A04%3A05Z&step_seconds=30&until=2030-01-02T04%3A04%3A05Z&variant=primary"},
+		{"GetEndpointMetricsDefaults", func() error { _, err := c.GetEndpointMetrics(ctx, "dev", "api", EndpointMetricsOptions{}); return err }, "GET", "/v1/environments/dev/model-endpoints/api/metrics", ""},
 
 		{"PathEscaped", func() error { _, err := c.GetFeatureGroup(ctx, "d v", "a/b?c"); return err }, "GET", "/v1/environments/d%20v/feature-groups/a%2Fb%3Fc", ""},
 	} {

@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/console"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/reconcile"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/runtime"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/server"
@@ -309,6 +310,10 @@ func New(cfg Config) (*Daemon, error) {
 		Slurm:       cfg.SlurmConf != "",
 		Metrics:     recorder,
 	})
+	// The web console reads and acts through srv itself, with the signed-in
+	// user's token, so it has exactly the API's authorization and audit.
+	srv.Handle(console.Prefix, console.New(console.Config{API: srv, Logger: cfg.Logger.With("component", "console")}))
+	srv.Handle("GET /ui", http.RedirectHandler(console.Prefix, http.StatusMovedPermanently))
 	// The http.Server exists from the start, so that a Close racing with a
 	// Serve that has not begun yet still shuts it down: Serve then returns
 	// at once instead of serving a closed database forever.

@@ -32,6 +32,7 @@ func alarmKind() *kind[api.AlarmSpec] {
 		name:       api.KindAlarm,
 		validate:   validateAlarm,
 		crossCheck: alarmRefsCheck,
+		mergeOwned: mergeAcknowledgements,
 		initialStatus: func(*api.AlarmSpec) any {
 			return api.AlarmStatus{
 				Status:      api.Status{Phase: api.PhasePending, Reason: "Created", Message: "waiting for the first evaluation"},

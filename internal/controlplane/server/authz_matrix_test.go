@@ -13,6 +13,8 @@ import (
 const (
 	needPublic = "public"
 	needAdmin  = "admin"
+	// needToken is any valid token, whatever its roles.
+	needToken = "token"
 )
 
 // operationNeeds says what every operation that is not a generic object
@@ -32,6 +34,10 @@ var operationNeeds = map[string]string{
 	api.OpIDPushMetrics:              api.RoleInvoker,
 	api.OpIDStartBatchInferenceRun:   api.RoleInvoker,
 	api.OpIDCancelBatchInferenceRun:  api.RoleInvoker,
+	api.OpIDGetEndpointMetrics:       api.RoleViewer,
+	api.OpIDAcknowledgeAlarm:         api.RoleInvoker,
+	api.OpIDVerifyAudit:              needAdmin,
+	api.OpIDWhoAmI:                   needToken,
 }
 
 // objectNeeds says what the generic operations on objects of a kind need:
@@ -116,7 +122,7 @@ func TestAuthz_EveryRouteAndRole(t *testing.T) {
 			t.Errorf("anonymous: %s %s = %s; want 401", rt.Method, path, r)
 		}
 		for _, role := range roles {
-			allowed := need == needPublic || (need != needAdmin && api.RoleRank(role) >= api.RoleRank(need))
+			allowed := need == needPublic || need == needToken || (need != needAdmin && api.RoleRank(role) >= api.RoleRank(need))
 			check(role, clients[role], allowed)
 		}
 		check("admin", admin, true)

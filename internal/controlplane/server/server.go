@@ -131,6 +131,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
+// Handle serves h at pattern (an http.ServeMux pattern) beside the API,
+// counted and recovered like the API's routes. The daemon mounts the web
+// console this way; h gets no authentication from the server and must call
+// the API (s itself) for anything it reads or writes.
+func (s *Server) Handle(pattern string, h http.Handler) {
+	s.mux.Handle(pattern, s.instrument(pattern, h))
+}
+
 func (s *Server) notify(kind string) {
 	if s.notifyF != nil {
 		s.notifyF(kind)
@@ -149,6 +157,10 @@ func (s *Server) routes() {
 		api.OpIDPredict:                  s.authed(s.requireRole(api.RoleInvoker, s.handlePredict)),
 		api.OpIDPredictAction:            s.predictAction(s.authed(s.requireRole(api.RoleInvoker, s.handlePredict))),
 		api.OpIDPushMetrics:              s.authed(s.requireRole(api.RoleInvoker, s.handlePushMetrics)),
+		api.OpIDGetEndpointMetrics:       s.authed(s.requireRole(api.RoleViewer, s.handleGetEndpointMetrics)),
+		api.OpIDAcknowledgeAlarm:         s.authed(s.requireRole(api.RoleInvoker, s.handleAcknowledgeAlarm)),
+		api.OpIDVerifyAudit:              s.authed(s.handleVerifyAudit),
+		api.OpIDWhoAmI:                   s.authed(s.handleWhoAmI),
 	}
 	for id, h := range s.pipelineRunHandlers() {
 		handlers[id] = h
