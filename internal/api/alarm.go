@@ -269,6 +269,13 @@ type AlarmDatapoint struct {
 	Breaching bool `json:"breaching"`
 	// Detail says what the value is of, e.g. the feature that drifted most.
 	Detail string `json:"detail,omitempty"`
+	// FeatureDrift is set for the drift metrics (feature_drift_psi,
+	// feature_drift_ks) only: each feature's statistic in the period, by
+	// feature name, the largest over the model versions serving with at
+	// least min_samples inputs. Value is the largest of these. Only the
+	// named feature appears when the alarm names one; absent when the
+	// period had no value and for the other metrics.
+	FeatureDrift map[string]float64 `json:"feature_drift,omitempty"`
 }
 
 // AlarmTransition is one change of an alarm's state.

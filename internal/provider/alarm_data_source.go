@@ -68,6 +68,8 @@ type alarmDatapointModel struct {
 	Samples   types.Int64   `tfsdk:"samples"`
 	Breaching types.Bool    `tfsdk:"breaching"`
 	Detail    types.String  `tfsdk:"detail"`
+	// FeatureDrift maps feature names to numbers (types.Float64).
+	FeatureDrift types.Map `tfsdk:"feature_drift"`
 }
 
 type alarmTransitionModel struct {
@@ -159,6 +161,13 @@ func (d *alarmDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, 
 					"samples":   computedInt64("Observations in the period."),
 					"breaching": computedBool("Whether the period counted as breaching, after the treatment of missing data."),
 					"detail":    computedString("What the value is of, e.g. the feature that drifted most; empty when there is nothing to add."),
+					"feature_drift": schema.MapAttribute{
+						MarkdownDescription: "For the drift metrics (`feature_drift_psi`, `feature_drift_ks`): each feature's statistic in the period, " +
+							"keyed by feature name, the largest over the model versions serving with at least `min_samples` inputs; `value` is the largest of them. " +
+							"Only the alarm's `feature` when it names one. Null when the period had no value and for the other metrics.",
+						ElementType: types.Float64Type,
+						Computed:    true,
+					},
 				}},
 			},
 			"history": schema.ListNestedAttribute{
@@ -224,6 +233,16 @@ func optionalTime(t *time.Time) types.String {
 }
 
 // optionalFloat64 renders a number the API may omit; nil is null.
+// float64MapFromAPI converts a map of numbers; empty is null.
+func float64MapFromAPI(ctx context.Context, m map[string]float64, diags *diag.Diagnostics) types.Map {
+	if len(m) == 0 {
+		return types.MapNull(types.Float64Type)
+	}
+	v, d := types.MapValueFrom(ctx, types.Float64Type, m)
+	diags.Append(d...)
+	return v
+}
+
 func optionalFloat64(f *float64) types.Float64 {
 	if f == nil {
 		return types.Float64Null()
@@ -272,6 +291,7 @@ func alarmDataSourceFromAPI(ctx context.Context, a *api.Alarm, diags *diag.Diagn
 		m.Datapoints = append(m.Datapoints, alarmDatapointModel{
 			Start: types.StringValue(p.Start.UTC().Format(time.RFC3339)), Value: optionalFloat64(p.Value),
 			Samples: types.Int64Value(p.Samples), Breaching: types.BoolValue(p.Breaching), Detail: types.StringValue(p.Detail),
+			FeatureDrift: float64MapFromAPI(ctx, p.FeatureDrift, diags),
 		})
 	}
 	for _, t := range st.History {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -183,11 +185,13 @@ data "mlops_alarm" "ghost" {
 					statecheck.ExpectKnownValue(alarmDSAddr, tfjsonpath.New("datapoints"), knownvalue.ListExact([]knownvalue.Check{
 						knownvalue.ObjectExact(map[string]knownvalue.Check{
 							"start": rfc3339, "value": knownvalue.Null(), "samples": knownvalue.Int64Exact(4), "breaching": knownvalue.Bool(false),
-							"detail": knownvalue.StringExact("4 samples, fewer than min_samples (10)"),
+							"detail":        knownvalue.StringExact("4 samples, fewer than min_samples (10)"),
+							"feature_drift": knownvalue.Null(),
 						}),
 						knownvalue.ObjectExact(map[string]knownvalue.Check{
 							"start": rfc3339, "value": knownvalue.Float64Exact(0.74), "samples": knownvalue.Int64Exact(95), "breaching": knownvalue.Bool(true),
-							"detail": knownvalue.StringExact(""),
+							"detail":        knownvalue.StringExact(""),
+							"feature_drift": knownvalue.Null(),
 						}),
 					})),
 					statecheck.ExpectKnownValue(alarmDSAddr, tfjsonpath.New("history"), knownvalue.ListExact([]knownvalue.Check{
@@ -224,4 +228,28 @@ data "mlops_alarm" "ghost" {
 			},
 		},
 	})
+}
+
+func TestAlarmDataSourceFromAPI(t *testing.T) {
+	ctx := context.Background()
+	v := 0.31
+	a := &api.Alarm{Spec: api.AlarmSpec{Metric: api.AlarmMetricFeatureDriftPSI, Threshold: "0.2"}, Status: api.AlarmStatus{Datapoints: []api.AlarmDatapoint{
+		{Start: time.Unix(0, 0), Value: &v, Samples: 100, Detail: "PSI of feature tenure", FeatureDrift: map[string]float64{"tenure": 0.31, "spend": 0.05}},
+		{Start: time.Unix(60, 0), Samples: 3, Detail: "3 sampled inputs, fewer than min_samples 30"},
+	}}}
+	var diags diag.Diagnostics
+	m := alarmDataSourceFromAPI(ctx, a, &diags)
+	if diags.HasError() {
+		t.Fatal(diags)
+	}
+	var got map[string]float64
+	if d := m.Datapoints[0].FeatureDrift.ElementsAs(ctx, &got, false); d.HasError() {
+		t.Fatal(d)
+	}
+	if len(got) != 2 || got["tenure"] != 0.31 || got["spend"] != 0.05 {
+		t.Errorf("feature_drift = %v, want tenure 0.31 and spend 0.05", got)
+	}
+	if fd := m.Datapoints[1].FeatureDrift; !fd.IsNull() || !fd.ElementType(ctx).Equal(types.Float64Type) {
+		t.Errorf("feature_drift of a period without a value = %v, want a null map of numbers", fd)
+	}
 }

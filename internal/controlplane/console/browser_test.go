@@ -221,6 +221,37 @@ func testBrowser(t *testing.T, f *fixture) {
 		}
 		wantText(t, u.text(t, "#transitions"), "INSUFFICIENT_DATA", "ALARM")
 		u.screenshot(t, "10-alarm")
+
+		u.open(t, "/ui/env/dev/model-endpoints/ranker", "#rollout-progress")
+		wantText(t, u.text(t, "#rollout-step"), "Step 1 of 2", "25%", "v2", "Baking")
+		markers := run(t, u, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#rollout-progress text.marker')].map(e => e.textContent)`))
+		if strings.Join(markers, " ") != "25% 100%" {
+			t.Errorf("rollout progress markers = %q, want 25%% then 100%%", markers)
+		}
+		if w := run(t, u, chromedp.Evaluate[string](`document.querySelector('#rollout-progress rect.canary').getAttribute('width')`)); w != "150" {
+			t.Errorf("rollout progress fill = %s px of 600, want 150 (25%%)", w)
+		}
+		if n := run(t, u, chromedp.Evaluate[int](`document.querySelectorAll('#rollouts svg.steps polyline.ok').length`)); n != 1 {
+			t.Errorf("rollout history shows %d step charts of succeeded rollouts, want 1", n)
+		}
+		u.screenshot(t, "14-endpoint-rollout")
+
+		u.open(t, "/ui/env/dev/alarms/ranker-drift", "#feature-drift-chart")
+		legend := run(t, u, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#feature-drift-chart .legend span')].map(e => e.textContent)`))
+		if strings.Join(legend, " ") != "■ spend ■ tenure" {
+			t.Errorf("feature drift legend = %q, want spend and tenure", legend)
+		}
+		if n := run(t, u, chromedp.Evaluate[int](`document.querySelectorAll('#feature-drift-chart polyline').length`)); n != 2 {
+			t.Errorf("feature drift chart has %d lines, want 2", n)
+		}
+		if run(t, u, chromedp.Evaluate[int](`document.querySelectorAll('#feature-drift-chart line.threshold').length`)) != 1 {
+			t.Error("the feature drift chart has no threshold line")
+		}
+		rows := run(t, u, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#feature-drift-table tr td:first-child')].map(e => e.textContent)`))
+		if strings.Join(rows, " ") != "tenure spend" {
+			t.Errorf("newest period's features = %q, want tenure (drifted most) then spend", rows)
+		}
+		u.screenshot(t, "15-alarm-feature-drift")
 	})
 
 	t.Run("XSSRendersInert", func(t *testing.T) {

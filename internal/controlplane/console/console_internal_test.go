@@ -2,11 +2,14 @@ package console
 
 import (
 	"crypto/tls"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
 )
 
 func TestLineChart(t *testing.T) {
@@ -123,5 +126,90 @@ func TestSessions_EvictTokenlessFirst(t *testing.T) {
 	}
 	if len(s.m) > maxSessions || s.m[signedIn.id] == nil {
 		t.Fatalf("%d sessions; signed-in session kept: %v", len(s.m), s.m[signedIn.id] != nil)
+	}
+}
+
+func TestPercentSteps(t *testing.T) {
+	t0 := time.Date(2030, 1, 2, 3, 0, 0, 0, time.UTC)
+	steps := []Point{{T: t0, V: 10, Valid: true}, {T: t0.Add(10 * time.Second), V: 100, Valid: true}}
+	final := 0.0
+	// 100 wide, 4 padding: x 4..96 over 20s, y 96 (0%)..4 (100%).
+	c := PercentSteps("x", steps, t0.Add(20*time.Second), &final, 100, 100, "bad")
+	if want := "4,86.8 50,86.8 50,4 96,4 96,96"; c.Points != want {
+		t.Errorf("points = %q, want %q", c.Points, want)
+	}
+	if len(c.Dots) != 3 || !c.Dots[2].Hot || c.Dots[1].Hot || c.Dots[2].Label != "03:00:20 0%" {
+		t.Errorf("dots = %+v, want the drop to 0 marked", c.Dots)
+	}
+}
+
+func TestPlannedSteps(t *testing.T) {
+	for _, tc := range []struct {
+		strategy string
+		step     int64
+		want     string
+	}{
+		{api.RolloutAllAtOnce, 10, "[100]"},
+		{api.RolloutCanary, 25, "[25 100]"},
+		{api.RolloutCanary, 100, "[100]"},
+		{api.RolloutLinear, 30, "[30 60 90 100]"},
+		{api.RolloutBlueGreen, 10, "[0 100]"},
+	} {
+		if got := fmt.Sprint(plannedSteps(tc.strategy, tc.step)); got != tc.want {
+			t.Errorf("plannedSteps(%s, %d) = %s, want %s", tc.strategy, tc.step, got, tc.want)
+		}
+	}
+}
+
+func TestProgressOf(t *testing.T) {
+	t0 := time.Date(2030, 1, 2, 3, 0, 0, 0, time.UTC)
+	ro := &api.EndpointRolloutState{Variant: "primary", ToVersion: "v2", Strategy: api.RolloutLinear,
+		Steps: []api.EndpointRolloutStep{{Percent: 25, StartedAt: t0}, {Percent: 50, StartedAt: t0.Add(time.Minute)}}}
+	p := progressOf(ro, api.EndpointRollout{Strategy: api.RolloutLinear, StepPercent: 25, BakeTimeSeconds: 60}, t0.Add(90*time.Second))
+	var marks []string
+	for _, m := range p.Markers {
+		marks = append(marks, fmt.Sprintf("%d%s%s", m.Percent, map[bool]string{true: "+"}[m.Reached], map[bool]string{true: "*"}[m.Current]))
+	}
+	if got := strings.Join(marks, " "); got != "25+ 50+* 75 100" {
+		t.Errorf("markers = %s, want 25 and 50 taken (50 current), 75 and 100 to come", got)
+	}
+	if p.Step != 2 || p.Steps != 4 || p.Fill != 300 || p.Baked != 30*time.Second || p.Left != 30*time.Second || p.BakeFill != 300 {
+		t.Errorf("progress = %+v", p)
+	}
+	if p := progressOf(ro, api.EndpointRollout{Strategy: api.RolloutLinear, StepPercent: 25, BakeTimeSeconds: 10}, t0.Add(90*time.Second)); p.Left != 0 || p.BakeFill != progressWidth {
+		t.Errorf("progress after the bake = %+v", p)
+	}
+}
+
+func TestDriftChart(t *testing.T) {
+	t0 := time.Date(2030, 1, 2, 3, 0, 0, 0, time.UTC)
+	v := 0.5
+	a := api.Alarm{Spec: api.AlarmSpec{Metric: api.AlarmMetricFeatureDriftPSI, Comparison: api.ComparisonGreaterThan}}
+	a.Status.Datapoints = []api.AlarmDatapoint{
+		{Start: t0, Value: &v, FeatureDrift: map[string]float64{"a": 0.5, "b": 0.1}},
+		{Start: t0.Add(time.Minute), Value: &v, FeatureDrift: map[string]float64{"a": 0.05, "b": 0.3, "c": 0.3}},
+		{Start: t0.Add(2 * time.Minute)}, // no data
+	}
+	threshold := 0.2
+	d := driftChart(a, t0, t0.Add(3*time.Minute), &threshold)
+	if d == nil || d.Stat != "PSI" || !d.At.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("drift = %+v", d)
+	}
+	var newest []string
+	for _, f := range d.Newest {
+		newest = append(newest, fmt.Sprintf("%s=%v%s", f.Feature, f.Value, map[bool]string{true: "!"}[f.Breaching]))
+	}
+	if got := strings.Join(newest, " "); got != "b=0.3! c=0.3! a=0.05" {
+		t.Errorf("newest = %s, want the most drifted first, breaches marked", got)
+	}
+	if len(d.Chart.Series) != 3 || d.Chart.Series[0].Name != "a" || len(d.Chart.Series[0].Dots) != 2 || !d.Chart.Series[0].Dots[0].Hot || d.Chart.Series[0].Dots[1].Hot {
+		t.Errorf("series = %+v", d.Chart.Series)
+	}
+	if len(d.Chart.Series[2].Dots) != 1 || d.Chart.Threshold == nil {
+		t.Errorf("feature c, only in the second period: %+v; threshold %+v", d.Chart.Series[2], d.Chart.Threshold)
+	}
+	a.Spec.Metric = api.AlarmMetricLatency
+	if driftChart(a, t0, t0, &threshold) != nil {
+		t.Error("a latency alarm has a drift chart")
 	}
 }

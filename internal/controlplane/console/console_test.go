@@ -186,6 +186,8 @@ func testHTTP(t *testing.T, f *fixture) {
 			"/ui/env/dev/alarms/backlog":                {"ALARM", "threshold 5", `id="acknowledge"`},
 			"/ui/audit?environment=dev&kind=alarms":     {"backlog", "Chain verification: service account"},
 			"/ui/env/dev/model-endpoints/api?window=1h": {"<strong>1h</strong>"},
+			"/ui/env/dev/model-endpoints/ranker":        {`id="rollout-progress"`, "Step 1 of 2", "Baking:", "succeeded", `class="steps"`},
+			"/ui/env/dev/alarms/ranker-drift":           {"PSI per feature", "tenure", "spend", `id="feature-drift-table"`},
 		} {
 			p := b.get(path)
 			wantPage(t, p, http.StatusOK, want...)

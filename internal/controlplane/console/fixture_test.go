@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/client"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/store"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/mlopsdtest"
 )
 
@@ -24,7 +26,9 @@ const xss = `<script>window.pwned=1</script>`
 // client: an environment with policy, a pool, a feature group, a pipeline
 // with a finished run, a model with two versions (one with lineage to the
 // run), an endpoint with predictions recorded by the gateway, an alarm in
-// ALARM, and tokens of a viewer and an owner of the environment.
+// ALARM, an endpoint ranker in the middle of a canary rollout after one
+// finished rollout, a PSI drift alarm evaluated on sampled inputs of two
+// features, and tokens of a viewer and an owner of the environment.
 type fixture struct {
 	srv    *mlopsdtest.Server
 	admin  *client.Client
@@ -146,6 +150,9 @@ func startFixture(t *testing.T) *fixture {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+	f.rollingEndpoint(ctx, t)
+	f.driftAlarm(ctx, t)
+
 	// The gateway's metrics reach the store at the next flush.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -159,4 +166,113 @@ func startFixture(t *testing.T) *fixture {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return f
+}
+
+// writeFile writes content to a new file and returns its file URI and
+// SHA-256.
+func writeFile(t *testing.T, name string, content []byte) (string, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, content, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(content)
+	return "file://" + path, hex.EncodeToString(sum[:])
+}
+
+// rollingEndpoint registers v2 (with a baseline of features tenure and
+// spend, 1..100 each) and v3, and leaves endpoint ranker rolling back
+// from v3 to v2 by canary, 25% at a step, with a bake of an hour, after a
+// linear rollout from v2 to v3 that succeeded.
+func (f *fixture) rollingEndpoint(ctx context.Context, t *testing.T) {
+	t.Helper()
+	c := f.admin
+	var values []float64
+	for v := 1; v <= 100; v++ {
+		values = append(values, float64(v))
+	}
+	b := must(json.Marshal(api.FeatureBaseline{Features: []api.BaselineFeature{{Name: "tenure", Values: values}, {Name: "spend", Values: values}}}))(t)
+	baselineURI, baselineSHA := writeFile(t, "baseline.json", b)
+	for _, v := range []struct {
+		name, model string
+	}{{"v2", `{"slope": 2, "intercept": 1}`}, {"v3", `{"slope": 2.5, "intercept": 1}`}} {
+		uri, sha := writeFile(t, v.name+".json", []byte(v.model))
+		spec := api.ModelVersionSpec{Model: "churn", ArtifactURI: uri, ArtifactSHA256: sha, Framework: api.FrameworkMLOpsLinear,
+			Approval: api.ApprovalRequest{Status: api.ApprovalPending}}
+		if v.name == "v2" {
+			spec.BaselineURI, spec.BaselineSHA256 = baselineURI, baselineSHA
+		}
+		must(c.CreateModelVersion(ctx, "dev", v.name, spec))(t)
+	}
+	spec := api.ModelEndpointSpec{
+		Variants: []api.EndpointVariant{{Name: "primary", ModelVersion: "v2", ComputePool: "cpu", Replicas: 1, TrafficPercent: 100}},
+		Rollout:  api.EndpointRollout{Strategy: api.RolloutLinear, StepPercent: 50, BakeTimeSeconds: 1},
+	}
+	ep := must(c.CreateModelEndpoint(ctx, "dev", "ranker", spec))(t)
+	settled := func(gen int64) {
+		t.Helper()
+		if ep, err := c.WaitModelEndpointSettled(ctx, "dev", "ranker", gen); err != nil || ep.Status.Phase != api.PhaseReady {
+			t.Fatalf("endpoint ranker: %+v, %v", ep, err)
+		}
+	}
+	settled(ep.Metadata.Generation)
+	spec.Variants[0].ModelVersion = "v3"
+	ep = must(c.UpdateModelEndpoint(ctx, "dev", "ranker", spec, ""))(t)
+	settled(ep.Metadata.Generation)
+	spec.Variants[0].ModelVersion = "v2"
+	spec.Rollout = api.EndpointRollout{Strategy: api.RolloutCanary, StepPercent: 25, BakeTimeSeconds: 3600}
+	must(c.UpdateModelEndpoint(ctx, "dev", "ranker", spec, ""))(t)
+	for {
+		ep = must(c.GetModelEndpoint(ctx, "dev", "ranker"))(t)
+		if ro := ep.Status.Rollout; ro != nil && ro.ToVersion == "v2" && len(ep.Status.Variants) > 0 && ep.Status.Variants[0].CanaryPercent == 25 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("ranker never rolling out to v2 at 25%%: %+v", ep.Status)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if n := len(ep.Status.RolloutHistory); n != 1 || ep.Status.RolloutHistory[0].Result != api.RolloutSucceeded {
+		t.Fatalf("ranker's rollout history = %+v, want the rollout to v3 succeeded", ep.Status.RolloutHistory)
+	}
+}
+
+// driftPeriods is how many periods of a minute the drift alarm evaluates.
+const driftPeriods = 6
+
+// driftAlarm records sampled inputs of v2 on ranker in each of the last
+// driftPeriods complete minutes, as the gateway samples them (tenure
+// drifting further each minute, spend a little off throughout), then
+// creates a PSI alarm on them and waits for the evaluator to evaluate it.
+func (f *fixture) driftAlarm(ctx context.Context, t *testing.T) {
+	t.Helper()
+	now := time.Now().UTC()
+	end := now.Add(-5 * time.Second).Truncate(time.Minute)
+	var points []store.MetricPoint
+	for i := range driftPeriods {
+		var vectors [][]float64
+		for v := 1; v <= 100; v++ {
+			vectors = append(vectors, []float64{float64(v + 8*i), float64(v + 5)})
+		}
+		points = append(points, store.MetricPoint{Environment: "dev", Series: api.SeriesInputs, Endpoint: "ranker", Variant: "primary", ModelVersion: "v2",
+			Time: end.Add(time.Duration(i-driftPeriods)*time.Minute + 5*time.Second), Count: int64(len(vectors)), Inputs: vectors})
+	}
+	if err := f.srv.Daemon.Store.AppendMetrics(ctx, points); err != nil {
+		t.Fatal(err)
+	}
+	alarm := must(f.admin.CreateAlarm(ctx, "dev", "ranker-drift", api.AlarmSpec{
+		Description: "the ranker's inputs drift from v2's training data", Metric: api.AlarmMetricFeatureDriftPSI, Endpoint: "ranker",
+		Comparison: api.ComparisonGreaterThan, Threshold: "0.2", PeriodSeconds: 60, EvaluationPeriods: driftPeriods, DatapointsToAlarm: 2,
+	}))(t)
+	a := must(f.admin.WaitAlarmSettled(ctx, "dev", "ranker-drift", alarm.Metadata.Generation))(t)
+	var withDrift int
+	for _, dp := range a.Status.Datapoints {
+		if len(dp.FeatureDrift) == 2 {
+			withDrift++
+		}
+	}
+	if withDrift < driftPeriods-1 {
+		t.Fatalf("drift alarm datapoints = %+v, want feature drift of tenure and spend in the periods with inputs", a.Status.Datapoints)
+	}
 }

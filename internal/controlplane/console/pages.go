@@ -2,6 +2,8 @@ package console
 
 import (
 	"cmp"
+	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -467,12 +469,16 @@ type trafficSlice struct {
 type endpointPage struct {
 	Endpoint api.ModelEndpoint
 	Traffic  []trafficSlice
-	Window   string
-	Windows  []string
-	Latency  Chart
-	Errors   Chart
-	Volume   Chart
-	Metrics  api.EndpointMetrics
+	// Rollout is the progress of the rollout in progress, if any.
+	Rollout *rolloutProgress
+	// History has one step chart per record of the rollout history.
+	History []StepChart
+	Window  string
+	Windows []string
+	Latency Chart
+	Errors  Chart
+	Volume  Chart
+	Metrics api.EndpointMetrics
 }
 
 // windows are the chart windows the endpoint page offers.
@@ -513,6 +519,117 @@ func liveTraffic(ep api.ModelEndpoint) []trafficSlice {
 	return out
 }
 
+// rolloutProgress is the rollout in progress as a bar: the share of the
+// variant's traffic on the new version, the steps taken and to come, and
+// how far the current step's bake is.
+type rolloutProgress struct {
+	Percent int64
+	// Fill is the bar's filled width, of progressWidth.
+	Fill    float64
+	Markers []rolloutMarker
+	// Step is the number of the current step, of Steps planned.
+	Step, Steps int
+	// Bake is the bake of every step; Baked how long the current one has
+	// baked, Left how long it has to go (0 once it is over), BakeFill the
+	// bake bar's filled width.
+	Bake, Baked, Left time.Duration
+	BakeFill          float64
+	Chart             StepChart
+}
+
+// rolloutMarker is a step on the progress bar.
+type rolloutMarker struct {
+	X       float64
+	Percent int64
+	// Reached marks steps taken, Current the one baking.
+	Reached, Current bool
+}
+
+// progressWidth is the width of the rollout progress bar for 100%.
+const progressWidth = 600.0
+
+// plannedSteps are the traffic steps of a strategy, as the endpoint
+// reconciler takes them: canary step_percent then 100, linear
+// step_percent more each step, blue/green 0 (the new version runs beside
+// the old) then 100, all at once 100.
+func plannedSteps(strategy string, stepPercent int64) []int64 {
+	step := min(max(stepPercent, 1), 100)
+	switch strategy {
+	case api.RolloutCanary:
+		if step == 100 {
+			return []int64{100}
+		}
+		return []int64{step, 100}
+	case api.RolloutLinear:
+		var out []int64
+		for p := step; ; p = min(p+step, 100) {
+			out = append(out, p)
+			if p == 100 {
+				return out
+			}
+		}
+	case api.RolloutBlueGreen:
+		return []int64{0, 100}
+	}
+	return []int64{100}
+}
+
+// progressOf lays out the rollout in progress at now: the steps it took,
+// then the steps the endpoint's rollout spec still plans above the
+// current one.
+func progressOf(ro *api.EndpointRolloutState, spec api.EndpointRollout, now time.Time) *rolloutProgress {
+	if ro == nil || len(ro.Steps) == 0 {
+		return nil
+	}
+	cur := ro.Steps[len(ro.Steps)-1]
+	p := &rolloutProgress{Percent: cur.Percent, Fill: progressWidth * float64(cur.Percent) / 100, Step: len(ro.Steps), Steps: len(ro.Steps)}
+	for i, st := range ro.Steps {
+		p.Markers = append(p.Markers, rolloutMarker{X: progressWidth * float64(st.Percent) / 100, Percent: st.Percent, Reached: true, Current: i == len(ro.Steps)-1})
+	}
+	for _, pct := range plannedSteps(ro.Strategy, spec.StepPercent) {
+		if pct > cur.Percent {
+			p.Markers = append(p.Markers, rolloutMarker{X: progressWidth * float64(pct) / 100, Percent: pct})
+			p.Steps++
+		}
+	}
+	p.Bake = time.Duration(spec.BakeTimeSeconds) * time.Second
+	p.Baked = max(now.Sub(cur.StartedAt), 0).Truncate(time.Second)
+	p.Left = max(p.Bake-p.Baked, 0)
+	p.BakeFill = progressWidth
+	if p.Bake > 0 {
+		p.BakeFill = progressWidth * min(float64(p.Baked)/float64(p.Bake), 1)
+	}
+	p.Chart = PercentSteps("traffic on "+ro.ToVersion+" since the rollout started", stepPoints(ro.Steps), now, nil, progressWidth, 60, "canary")
+	return p
+}
+
+func stepPoints(steps []api.EndpointRolloutStep) []Point {
+	out := make([]Point, len(steps))
+	for i, st := range steps {
+		out[i] = Point{T: st.StartedAt, V: float64(st.Percent), Valid: true}
+	}
+	return out
+}
+
+// historyCharts draw each finished rollout's traffic on its new version
+// from its start to its end, where it went to 100% or back to 0.
+func historyCharts(records []api.EndpointRolloutRecord) []StepChart {
+	out := make([]StepChart, len(records))
+	for i, r := range records {
+		final := 100.0
+		if r.Result != api.RolloutSucceeded {
+			final = 0
+		}
+		steps := stepPoints(r.Steps)
+		if len(steps) == 0 {
+			steps = []Point{{T: r.StartedAt, Valid: true}}
+		}
+		title := fmt.Sprintf("traffic on %s: %s, %s", r.ToVersion, r.Result, r.FinishedAt.Sub(r.StartedAt).Round(time.Second))
+		out[i] = PercentSteps(title, steps, r.FinishedAt, &final, 160, 36, phaseClass(r.Result))
+	}
+	return out
+}
+
 func (c *Console) handleEndpoint(q *request) (string, string, any, error) {
 	env, name := q.r.PathValue("env"), q.r.PathValue("name")
 	ctx := q.ctx()
@@ -525,6 +642,8 @@ func (c *Console) handleEndpoint(q *request) (string, string, any, error) {
 		return "", "", nil, err
 	}
 	p.Traffic = liveTraffic(p.Endpoint)
+	p.Rollout = progressOf(p.Endpoint.Status.Rollout, p.Endpoint.Spec.Rollout, time.Now())
+	p.History = historyCharts(p.Endpoint.Status.RolloutHistory)
 	until := time.Now().UTC().Truncate(time.Second).Add(time.Second)
 	since := until.Add(-windows[p.Window])
 	step := int64(windows[p.Window]/time.Second) / 60
@@ -560,6 +679,92 @@ type alarmPage struct {
 	DatapointsN  int64
 	Acknowledged *api.AlarmAcknowledgement
 	CanAck       bool
+	// Drift is set for the drift metrics: each feature's statistic per
+	// period.
+	Drift *featureDrift
+}
+
+// featureDrift is the chart of a drift alarm's statistic per feature and
+// the newest period's values.
+type featureDrift struct {
+	Stat  string
+	Chart Chart
+	// Newest are the features of the newest period with values, the most
+	// drifted first; At is that period's start.
+	Newest []featureValue
+	At     time.Time
+}
+
+// featureValue is one feature's statistic in one period.
+type featureValue struct {
+	Feature   string
+	Value     float64
+	Breaching bool
+}
+
+// maxFeatureSeries bounds the lines of the per-feature chart: the features
+// that drifted most in any period are drawn, the table lists all.
+const maxFeatureSeries = 8
+
+// driftStats names the statistic of each drift metric.
+var driftStats = map[string]string{api.AlarmMetricFeatureDriftPSI: "PSI", api.AlarmMetricFeatureDriftKS: "KS"}
+
+// compares reports whether v compared with threshold as comparison says
+// holds, as the evaluator decides a breach.
+func compares(comparison string, v, threshold float64) bool {
+	switch comparison {
+	case api.ComparisonGreaterThan:
+		return v > threshold
+	case api.ComparisonGreaterThanOrEqualTo:
+		return v >= threshold
+	case api.ComparisonLessThan:
+		return v < threshold
+	case api.ComparisonLessThanOrEqualTo:
+		return v <= threshold
+	}
+	return false
+}
+
+// driftChart lays out a drift alarm's datapoints as one line per feature
+// over [from, to], with the threshold; nil for the other metrics.
+func driftChart(a api.Alarm, from, to time.Time, threshold *float64) *featureDrift {
+	stat, ok := driftStats[a.Spec.Metric]
+	if !ok {
+		return nil
+	}
+	d := &featureDrift{Stat: stat}
+	peak := map[string]float64{}
+	for _, dp := range a.Status.Datapoints {
+		for f, v := range dp.FeatureDrift {
+			if old, ok := peak[f]; !ok || v > old {
+				peak[f] = v
+			}
+		}
+		if len(dp.FeatureDrift) > 0 {
+			d.At, d.Newest = dp.Start, d.Newest[:0]
+			for f, v := range dp.FeatureDrift {
+				d.Newest = append(d.Newest, featureValue{Feature: f, Value: v, Breaching: threshold != nil && compares(a.Spec.Comparison, v, *threshold)})
+			}
+		}
+	}
+	slices.SortFunc(d.Newest, func(x, y featureValue) int {
+		return cmp.Or(cmp.Compare(y.Value, x.Value), cmp.Compare(x.Feature, y.Feature))
+	})
+	features := slices.Collect(maps.Keys(peak))
+	slices.SortFunc(features, func(x, y string) int { return cmp.Or(cmp.Compare(peak[y], peak[x]), cmp.Compare(x, y)) })
+	features = features[:min(len(features), maxFeatureSeries)]
+	slices.Sort(features)
+	series := make([]SeriesInput, 0, len(features))
+	for i, f := range features {
+		var pts []Point
+		for _, dp := range a.Status.Datapoints {
+			v, ok := dp.FeatureDrift[f]
+			pts = append(pts, Point{T: dp.Start, V: v, Valid: ok, Hot: ok && threshold != nil && compares(a.Spec.Comparison, v, *threshold)})
+		}
+		series = append(series, SeriesInput{Name: f, Class: "f" + strconv.Itoa(i%maxFeatureSeries), Points: pts})
+	}
+	d.Chart = LineChart(stat+" per feature", from, to, series, threshold, "")
+	return d
 }
 
 func (c *Console) handleAlarm(q *request) (string, string, any, error) {
@@ -594,6 +799,7 @@ func (c *Console) handleAlarm(q *request) (string, string, any, error) {
 	}
 	p.Chart = LineChart(label+" ("+a.Spec.Statistic+" per period) against the threshold", from, to,
 		[]SeriesInput{{Name: a.Spec.Statistic, Class: "s0", Points: pts}}, threshold, "")
+	p.Drift = driftChart(a, from, to, threshold)
 	for i := range a.Spec.Acknowledgements {
 		if ack := a.Spec.Acknowledgements[i]; ack.Transition == a.Status.TransitionCount {
 			p.Acknowledged = &ack

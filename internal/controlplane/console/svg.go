@@ -135,6 +135,57 @@ func LineChart(title string, from, to time.Time, series []SeriesInput, threshold
 	return c
 }
 
+// StepChart is a small chart of a percentage that holds between changes,
+// such as the share of traffic on a rollout's new version.
+type StepChart struct {
+	Title                    string
+	Width, Height            float64
+	Left, Top, Right, Bottom float64
+	// Points is the step line's points attribute; Dots mark the changes.
+	Points string
+	Dots   []ChartDot
+	// Class colours the line, e.g. by the rollout's result.
+	Class string
+}
+
+// PercentSteps lays out steps, 0..100 %, each holding from its time until
+// the next one's, and the last until end. final, when set, is the value
+// from end on (a rolled-back rollout drops to 0), marked hot when lower
+// than the last step.
+func PercentSteps(title string, steps []Point, end time.Time, final *float64, width, height float64, class string) StepChart {
+	c := StepChart{Title: title, Width: width, Height: height, Left: 4, Top: 4, Right: width - 4, Bottom: height - 4, Class: class}
+	if len(steps) == 0 {
+		return c
+	}
+	from := steps[0].T
+	span := end.Sub(from).Seconds()
+	if span <= 0 {
+		span = 1
+	}
+	x := func(t time.Time) float64 {
+		return round1(c.Left + (c.Right-c.Left)*math.Min(math.Max(t.Sub(from).Seconds()/span, 0), 1))
+	}
+	y := func(v float64) float64 { return round1(c.Bottom - (c.Bottom-c.Top)*math.Min(math.Max(v, 0), 100)/100) }
+	var pts []string
+	add := func(px, py float64) { pts = append(pts, fmtF(px)+","+fmtF(py)) }
+	for i, st := range steps {
+		px, py := x(st.T), y(st.V)
+		if i > 0 {
+			add(px, y(steps[i-1].V))
+		}
+		add(px, py)
+		c.Dots = append(c.Dots, ChartDot{X: px, Y: py, Label: st.T.UTC().Format("15:04:05") + " " + formatValue(st.V) + "%"})
+	}
+	last := steps[len(steps)-1].V
+	add(x(end), y(last))
+	if final != nil {
+		add(x(end), y(*final))
+		c.Dots = append(c.Dots, ChartDot{X: x(end), Y: y(*final), Label: end.UTC().Format("15:04:05") + " " + formatValue(*final) + "%", Hot: *final < last})
+	}
+	c.Points = strings.Join(pts, " ")
+	return c
+}
+
 func round1(v float64) float64 { return math.Round(v*10) / 10 }
 
 func fmtF(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }

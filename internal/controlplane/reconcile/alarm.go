@@ -239,7 +239,7 @@ func (h *AlarmHandler) evaluate(ctx context.Context, obj *store.Object, spec api
 		}
 		gauge = g
 		for i, v := range values {
-			dp := api.AlarmDatapoint{Start: starts[first+i], Samples: v.samples, Detail: v.detail, Value: v.value}
+			dp := api.AlarmDatapoint{Start: starts[first+i], Samples: v.samples, Detail: v.detail, Value: v.value, FeatureDrift: v.featureDrift}
 			dp.Breaching = breaching(spec, dp, threshold)
 			dps[first+i] = dp
 		}

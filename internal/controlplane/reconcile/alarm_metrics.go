@@ -32,6 +32,8 @@ type periodValue struct {
 	samples int64
 	// detail says what the value is of, or why there is none.
 	detail string
+	// featureDrift is each feature's statistic, for drift alarms.
+	featureDrift map[string]float64
 }
 
 // missingAll gives every period no value, for reason.
@@ -404,7 +406,7 @@ func (m *measurement) drift(ctx context.Context) ([]periodValue, map[string]floa
 		switch {
 		case bestDetail != "":
 			v := best
-			out[i] = periodValue{value: &v, samples: total, detail: bestDetail}
+			out[i] = periodValue{value: &v, samples: total, detail: bestDetail, featureDrift: perFeature}
 		case reason != "":
 			out[i] = periodValue{samples: total, detail: reason}
 		default:

@@ -441,6 +441,88 @@ func TestAlarm_Drift(t *testing.T) {
 	}
 }
 
+// vectors is 100 input vectors whose sqft is 1..100 shifted by dSqft and
+// whose rooms are 1..100 shifted by dRooms.
+func vectors(dSqft, dRooms int) [][]float64 {
+	var out [][]float64
+	for i := 1; i <= 100; i++ {
+		out = append(out, []float64{float64(i + dSqft), float64(i + dRooms)})
+	}
+	return out
+}
+
+func TestAlarm_DriftPerFeature(t *testing.T) {
+	f := newAlarmFixture(t)
+	// v3 has v1's baseline and serves beside it, so a feature's value is
+	// the larger of the two versions'.
+	f.put(api.KindModelVersion, "dev", "v3", api.ModelVersionSpec{
+		Model: "m", ArtifactURI: "s3://m/3", ArtifactSHA256: strings.Repeat("c", 64), Framework: api.FrameworkMLOpsLinear,
+		BaselineURI: f.baselineURI, BaselineSHA256: f.baselineSHA,
+	}, api.Status{Phase: api.PhaseReady, ObservedGeneration: 1})
+	spec := func(feature string) api.AlarmSpec {
+		return api.AlarmSpec{Metric: api.AlarmMetricFeatureDriftPSI, Endpoint: "api", Feature: feature, Comparison: api.ComparisonGreaterThan,
+			Threshold: "0.2", PeriodSeconds: 10, EvaluationPeriods: 2, DatapointsToAlarm: 1}
+	}
+	f.alarm("psi", spec(""))
+	f.alarm("rooms", spec("rooms"))
+	f.alarm("latency", api.AlarmSpec{Metric: api.AlarmMetricLatency, Endpoint: "api", Comparison: api.ComparisonGreaterThan,
+		Threshold: "100", PeriodSeconds: 10, EvaluationPeriods: 1})
+	// Period [10s, 20s): v1's sqft is half the range off and its rooms a
+	// fifth; v3's rooms are as in the baseline. Period [20s, 30s): v1's
+	// sqft is as in the baseline, its rooms a fifth off, and v3's rooms
+	// half the range off: rooms' value is v3's.
+	f.append(inputs(15, "v1", vectors(50, 20)...),
+		inputs(25, "v1", vectors(0, 20)...), inputs(26, "v3", vectors(0, 50)...),
+		predictions(25, 2, 0, 50, 60))
+	eps := 1e-4
+	half := 5*(eps-0.1)*math.Log(eps/0.1) + 0.5*math.Log(6)
+	a := f.step("psi")
+	dps := a.Status.Datapoints
+	if len(dps) != 2 {
+		t.Fatalf("datapoints = %+v", dps)
+	}
+	for i, dp := range dps {
+		if dp.Value == nil || len(dp.FeatureDrift) != 2 {
+			t.Fatalf("datapoint %d = %+v, want a value and both features", i, dp)
+		}
+		if got := max(dp.FeatureDrift["sqft"], dp.FeatureDrift["rooms"]); got != *dp.Value {
+			t.Errorf("datapoint %d: the largest feature's drift is %v, the value %v", i, got, *dp.Value)
+		}
+	}
+	p1, p2 := dps[0].FeatureDrift, dps[1].FeatureDrift
+	if math.Abs(p1["sqft"]-half) > 1e-9 || !(p1["rooms"] > 0 && p1["rooms"] < p1["sqft"]) {
+		t.Errorf("period 1 feature drift = %v, want sqft %v and rooms between 0 and it", p1, half)
+	}
+	if p2["sqft"] != 0 || math.Abs(p2["rooms"]-half) > 1e-9 {
+		t.Errorf("period 2 feature drift = %v, want sqft 0 and rooms %v (v3's, larger than v1's %v)", p2, half, p1["rooms"])
+	}
+	if !strings.Contains(dps[1].Detail, "feature rooms, model version v3") {
+		t.Errorf("period 2 detail = %q, want rooms of v3", dps[1].Detail)
+	}
+
+	// An alarm on one feature has only that feature.
+	r := f.step("rooms")
+	if got := r.Status.Datapoints[1].FeatureDrift; len(got) != 1 || math.Abs(got["rooms"]-half) > 1e-9 {
+		t.Errorf("feature drift of the rooms alarm = %v, want only rooms %v", got, half)
+	}
+	// Other metrics have none.
+	if l := f.step("latency"); l.Status.Datapoints[0].Value == nil || l.Status.Datapoints[0].FeatureDrift != nil {
+		t.Errorf("latency datapoint = %+v, want no feature drift", l.Status.Datapoints[0])
+	}
+
+	// The next period has no inputs: it has no feature drift, and the
+	// period kept from the evaluation before keeps its own.
+	f.advance(10 * time.Second)
+	a = f.step("psi")
+	dps = a.Status.Datapoints
+	if dps[1].Value != nil || dps[1].FeatureDrift != nil {
+		t.Errorf("period without inputs = %+v, want no value and no feature drift", dps[1])
+	}
+	if got := dps[0].FeatureDrift; len(got) != 2 || got["sqft"] != p2["sqft"] || got["rooms"] != p2["rooms"] {
+		t.Errorf("kept period's feature drift = %v, want %v", got, p2)
+	}
+}
+
 func TestAlarm_MissingData(t *testing.T) {
 	f := newAlarmFixture(t)
 	for _, md := range api.MissingDataTreatments {
