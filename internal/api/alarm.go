@@ -252,8 +252,9 @@ func (s AlarmStatus) Settled(generation int64) bool {
 
 // Bounds of an alarm's status.
 const (
-	MaxAlarmHistory       = 50
-	MaxAlarmNotifications = 50
+	MaxAlarmHistory             = 50
+	MaxAlarmNotifications       = 50
+	MaxFeatureDriftPerDatapoint = 50
 )
 
 // AlarmDatapoint is one evaluated period.
@@ -274,7 +275,9 @@ type AlarmDatapoint struct {
 	// feature name, the largest over the model versions serving with at
 	// least min_samples inputs. Value is the largest of these. Only the
 	// named feature appears when the alarm names one; absent when the
-	// period had no value and for the other metrics.
+	// period had no value and for the other metrics. At most
+	// MaxFeatureDriftPerDatapoint features, those that drifted most, so a
+	// model with a thousand inputs does not make a status of megabytes.
 	FeatureDrift map[string]float64 `json:"feature_drift,omitempty"`
 }
 

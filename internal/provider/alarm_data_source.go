@@ -164,7 +164,7 @@ func (d *alarmDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, 
 					"feature_drift": schema.MapAttribute{
 						MarkdownDescription: "For the drift metrics (`feature_drift_psi`, `feature_drift_ks`): each feature's statistic in the period, " +
 							"keyed by feature name, the largest over the model versions serving with at least `min_samples` inputs; `value` is the largest of them. " +
-							"Only the alarm's `feature` when it names one. Null when the period had no value and for the other metrics.",
+							"Only the alarm's `feature` when it names one; at most the 50 features that drifted most. Null when the period had no value and for the other metrics.",
 						ElementType: types.Float64Type,
 						Computed:    true,
 					},

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
@@ -406,7 +408,7 @@ func (m *measurement) drift(ctx context.Context) ([]periodValue, map[string]floa
 		switch {
 		case bestDetail != "":
 			v := best
-			out[i] = periodValue{value: &v, samples: total, detail: bestDetail, featureDrift: perFeature}
+			out[i] = periodValue{value: &v, samples: total, detail: bestDetail, featureDrift: mostDrifted(perFeature, api.MaxFeatureDriftPerDatapoint)}
 		case reason != "":
 			out[i] = periodValue{samples: total, detail: reason}
 		default:
@@ -414,6 +416,26 @@ func (m *measurement) drift(ctx context.Context) ([]periodValue, map[string]floa
 		}
 	}
 	return out, gauge, nil
+}
+
+// mostDrifted returns the n entries of perFeature with the largest values
+// (ties by name), or perFeature itself when it has no more than n.
+func mostDrifted(perFeature map[string]float64, n int) map[string]float64 {
+	if len(perFeature) <= n {
+		return perFeature
+	}
+	names := slices.Collect(maps.Keys(perFeature))
+	slices.SortFunc(names, func(a, b string) int {
+		if c := cmp.Compare(perFeature[b], perFeature[a]); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	out := make(map[string]float64, n)
+	for _, name := range names[:n] {
+		out[name] = perFeature[name]
+	}
+	return out
 }
 
 // parseFinite parses a decimal string, reporting whether it is a finite
