@@ -59,8 +59,15 @@ type AuditQuery struct {
 	// Since (inclusive) and Until (exclusive) bound the record's time when
 	// not zero.
 	Since, Until time.Time
-	// AfterSeq skips records with Seq <= AfterSeq (pagination).
+	// AfterSeq skips records with Seq <= AfterSeq (pagination, oldest
+	// first).
 	AfterSeq int64
+	// Newest reads newest first: the page holds the newest records the
+	// filters select (below BeforeSeq when set), and the next page is read
+	// with BeforeSeq set to the smallest seq of this one.
+	Newest bool
+	// BeforeSeq, when > 0, skips records with Seq >= BeforeSeq.
+	BeforeSeq int64
 	// Limit is the page size, 1..MaxPageSize; 0 means DefaultPageSize.
 	Limit int
 }
@@ -74,6 +81,10 @@ const (
 	AuditParamSince       = "since"
 	AuditParamUntil       = "until"
 	AuditParamAfterSeq    = "after_seq"
+	AuditParamBeforeSeq   = "before_seq"
+	// AuditParamOrder is asc (the default: oldest first, pages go on with
+	// after_seq) or desc (newest first, pages go on with before_seq).
+	AuditParamOrder = "order"
 )
 
 // AuditVerification is the answer of GET /v1/audit/verify: whether the

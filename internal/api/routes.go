@@ -89,7 +89,9 @@ var auditQueryParams = []QueryParam{
 	{Name: AuditParamActor, Type: "string", Description: "Only records of writes by this actor."},
 	{Name: AuditParamSince, Type: "string", Description: "Only records at or after this time (RFC 3339)."},
 	{Name: AuditParamUntil, Type: "string", Description: "Only records before this time (RFC 3339)."},
-	{Name: "page_token", Type: "string", Description: "The next_page_token of the previous page; the same as after_seq."},
+	{Name: AuditParamOrder, Type: "string", Description: "asc (default): oldest first, the next page from after_seq; desc: newest first, the next page from before_seq."},
+	{Name: AuditParamBeforeSeq, Type: "integer", Description: "Only records with a smaller seq (reading newest first)."},
+	{Name: "page_token", Type: "string", Description: "The next_page_token of the previous page; the same as after_seq (order asc) or before_seq (order desc)."},
 }
 
 // Routes lists every route of the API.
@@ -101,7 +103,7 @@ func buildRoutes() []Route {
 		{Method: http.MethodGet, Path: "/readyz", OperationID: "readyz", Summary: "Readiness: the database answers.", Status: http.StatusOK},
 		{Method: http.MethodGet, Path: "/openapi.json", OperationID: "openapi", Summary: "This document.", Status: http.StatusOK},
 		{Method: http.MethodGet, Path: "/v1/audit", OperationID: "listAudit",
-			Summary:  "Audit records, oldest first, filtered and paginated (query after_seq or page_token, limit); each record carries the hash chain.",
+			Summary:  "Audit records, oldest first (or newest first with order=desc), filtered and paginated (after_seq, before_seq or page_token, limit); each record carries the hash chain.",
 			Response: AuditRecordList{}, Status: http.StatusOK, Query: auditQueryParams},
 	}
 	for _, k := range kindTypeTable {

@@ -190,12 +190,15 @@ from the database).`,
 
 func (a *app) auditQueryCommand() *cobra.Command {
 	var f auditFilters
+	var newest int
 	cmd := &cobra.Command{
 		Use:   "query",
 		Short: "Show audit records as a table",
-		Long:  "query shows the audit records the filters select, oldest first; -o json prints {\"items\": [...]}.",
+		Long: `query shows the audit records the filters select, oldest first, or with
+--newest N the newest N of them, newest first; -o json prints {"items": [...]}.`,
 		Example: `  mlopsctl audit query -e prod --kind model-versions --name churn-7
-  mlopsctl audit query --actor ci-deployer --since 24h`,
+  mlopsctl audit query --actor ci-deployer --since 24h
+  mlopsctl audit query -e prod --newest 20`,
 		Args: argsN(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			asJSON, err := a.jsonOutput()
@@ -210,8 +213,15 @@ func (a *app) auditQueryCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if newest < 0 {
+				return usageErrorf("--newest is %d; use a number of records of at least 1", newest)
+			}
 			recs := []api.AuditRecord{}
-			if err := eachAudit(cmd.Context(), c, q, func(rec api.AuditRecord) error { recs = append(recs, rec); return nil }); err != nil {
+			if newest > 0 {
+				if recs, err = newestAudit(cmd.Context(), c, q, newest); err != nil {
+					return err
+				}
+			} else if err := eachAudit(cmd.Context(), c, q, func(rec api.AuditRecord) error { recs = append(recs, rec); return nil }); err != nil {
 				return err
 			}
 			if asJSON {
@@ -229,6 +239,7 @@ func (a *app) auditQueryCommand() *cobra.Command {
 		},
 	}
 	f.add(cmd)
+	cmd.Flags().IntVar(&newest, "newest", 0, "only the newest N records, newest first (read backwards from the end of the log)")
 	return cmd
 }
 
@@ -238,4 +249,24 @@ func (a *app) optionalEnv() string {
 		return a.environment
 	}
 	return a.getenv("MLOPS_ENVIRONMENT")
+}
+
+// newestAudit reads the newest n records q selects, newest first, page by
+// page backwards from the end of the log.
+func newestAudit(ctx context.Context, c *client.Client, q api.AuditQuery, n int) ([]api.AuditRecord, error) {
+	q.Newest = true
+	recs := []api.AuditRecord{}
+	for len(recs) < n {
+		q.Limit = min(n-len(recs), api.MaxPageSize)
+		page, err := c.QueryAudit(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, page.Items...)
+		if page.NextPageToken == "" || len(page.Items) == 0 {
+			break
+		}
+		q.BeforeSeq = page.Items[len(page.Items)-1].Seq
+	}
+	return recs, nil
 }

@@ -341,6 +341,16 @@ func TestAudit(t *testing.T) {
 			t.Errorf("query -o json: %d records (%v), want %d", len(list.Items), err, len(all))
 		}
 		f.want(ExitUsage, "audit", "query", "--since", "yesterday")
+
+		var newest api.AuditRecordList
+		if err := json.Unmarshal([]byte(f.ok("audit", "query", "--newest", "2", "-o", "json")), &newest); err != nil {
+			t.Fatal(err)
+		}
+		last := all[len(all)-1].Seq
+		if len(newest.Items) != 2 || newest.Items[0].Seq != last || newest.Items[1].Seq != last-1 {
+			t.Errorf("query --newest 2: %+v, want seqs %d and %d", newest.Items, last, last-1)
+		}
+		f.want(ExitUsage, "audit", "query", "--newest", "-1")
 	})
 	t.Run("VerifyIntact", func(t *testing.T) {
 		f.t = t

@@ -21,8 +21,9 @@ func (c *Client) ListAudit(ctx context.Context, afterSeq int64, limit int) (*api
 	return doJSON[api.AuditRecordList](ctx, c, request{method: http.MethodGet, path: "/v1/audit", query: q})
 }
 
-// QueryAudit returns one page of the audit records q selects, oldest first;
-// pass the page's NextPageToken back as q.AfterSeq to read on.
+// QueryAudit returns one page of the audit records q selects, oldest first
+// (newest first with q.Newest); pass the page's NextPageToken back as
+// q.AfterSeq (or q.BeforeSeq when newest first) to read on.
 func (c *Client) QueryAudit(ctx context.Context, q api.AuditQuery) (*api.AuditRecordList, error) {
 	v := url.Values{}
 	for name, val := range map[string]string{
@@ -43,6 +44,12 @@ func (c *Client) QueryAudit(ctx context.Context, q api.AuditQuery) (*api.AuditRe
 	}
 	if q.AfterSeq > 0 {
 		v.Set(api.AuditParamAfterSeq, strconv.FormatInt(q.AfterSeq, 10))
+	}
+	if q.Newest {
+		v.Set(api.AuditParamOrder, "desc")
+	}
+	if q.BeforeSeq > 0 {
+		v.Set(api.AuditParamBeforeSeq, strconv.FormatInt(q.BeforeSeq, 10))
 	}
 	if q.Limit > 0 {
 		v.Set("limit", strconv.Itoa(q.Limit))

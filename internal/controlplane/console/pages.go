@@ -148,11 +148,11 @@ func (c *Console) handleComputePool(q *request) (string, string, any, error) {
 // who may not read them gets none rather than an error page.
 func (q *request) history(env, kind, name string) ([]api.AuditRecord, error) {
 	var list api.AuditRecordList
-	v := url.Values{api.AuditParamEnvironment: {env}, api.AuditParamKind: {kind}, api.AuditParamName: {name}, "limit": {strconv.Itoa(api.MaxPageSize)}}
+	v := url.Values{api.AuditParamEnvironment: {env}, api.AuditParamKind: {kind}, api.AuditParamName: {name},
+		api.AuditParamOrder: {"desc"}, "limit": {strconv.Itoa(api.MaxPageSize)}}
 	if err := q.api.getJSON(q.ctx(), "/v1/audit", v, &list); err != nil {
 		return nil, err
 	}
-	slices.Reverse(list.Items)
 	return list.Items, nil
 }
 
@@ -809,17 +809,14 @@ func (c *Console) handleAlarm(q *request) (string, string, any, error) {
 	return "alarm", "Alarm " + name, p, nil
 }
 
-// The audit page shows the newest auditShown records the filters select,
-// reading at most maxAuditPages pages.
-const (
-	auditShown    = 200
-	maxAuditPages = 100
-)
+// The audit page shows the newest auditShown records the filters select.
+const auditShown = 200
 
 type auditPage struct {
-	Query        api.AuditQuery
-	Records      []api.AuditRecord
-	Total        int
+	Query   api.AuditQuery
+	Records []api.AuditRecord
+	// More says older records match too.
+	More         bool
 	Verification *api.AuditVerification
 	VerifyError  string
 	NeedsEnv     bool
@@ -846,25 +843,14 @@ func (c *Console) handleAudit(q *request) (string, string, any, error) {
 			qv.Set(k, val)
 		}
 	}
-	qv.Set("limit", strconv.Itoa(api.MaxPageSize))
-	// The API reads forward from the oldest record; the page shows the
-	// newest ones, so it reads on to the end and keeps the last of them.
-	for range maxAuditPages {
-		var list api.AuditRecordList
-		if err := q.api.getJSON(q.ctx(), "/v1/audit", qv, &list); err != nil {
-			return "", "", nil, err
-		}
-		p.Total += len(list.Items)
-		p.Records = append(p.Records, list.Items...)
-		if len(p.Records) > auditShown {
-			p.Records = p.Records[len(p.Records)-auditShown:]
-		}
-		if list.NextPageToken == "" {
-			break
-		}
-		qv.Set("page_token", list.NextPageToken)
+	// One page, newest first: what the page shows.
+	qv.Set(api.AuditParamOrder, "desc")
+	qv.Set("limit", strconv.Itoa(auditShown))
+	var list api.AuditRecordList
+	if err := q.api.getJSON(q.ctx(), "/v1/audit", qv, &list); err != nil {
+		return "", "", nil, err
 	}
-	slices.Reverse(p.Records)
+	p.Records, p.More = list.Items, list.NextPageToken != ""
 	var ver api.AuditVerification
 	if err := q.api.getJSON(q.ctx(), "/v1/audit/verify", nil, &ver); err == nil {
 		p.Verification = &ver

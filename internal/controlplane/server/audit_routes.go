@@ -17,20 +17,39 @@ func auditQuery(r *http.Request) (api.AuditQuery, error) {
 		Actor:       v.Get(api.AuditParamActor),
 		Limit:       api.DefaultPageSize,
 	}
-	after := v.Get(api.AuditParamAfterSeq)
-	field := api.AuditParamAfterSeq
-	if tok := v.Get("page_token"); tok != "" {
-		if after != "" && after != tok {
-			return q, api.NewError(api.EINVALID, "page_token", "page_token and after_seq name different pages; send one of them")
-		}
-		after, field = tok, "page_token"
+	switch order := v.Get(api.AuditParamOrder); order {
+	case "", "asc":
+	case "desc":
+		q.Newest = true
+	default:
+		return q, api.Errorf(api.EINVALID, api.AuditParamOrder, "order=%q is neither asc (oldest first) nor desc (newest first)", order)
 	}
-	if after != "" {
-		n, err := parseInt(after)
-		if err != nil || n < 0 {
-			return q, api.Errorf(api.EINVALID, field, "%s must be a whole number >= 0 (the seq of the last record read)", field)
+	// page_token continues in the page's direction: it is after_seq for
+	// oldest first and before_seq for newest first.
+	cursor := api.AuditParamAfterSeq
+	if q.Newest {
+		cursor = api.AuditParamBeforeSeq
+	}
+	fields := map[string]string{api.AuditParamAfterSeq: api.AuditParamAfterSeq, api.AuditParamBeforeSeq: api.AuditParamBeforeSeq}
+	if tok := v.Get("page_token"); tok != "" {
+		if c := v.Get(cursor); c != "" && c != tok {
+			return q, api.Errorf(api.EINVALID, "page_token", "page_token and %s name different pages; send one of them", cursor)
 		}
-		q.AfterSeq = n
+		v.Set(cursor, tok)
+		fields[cursor] = "page_token"
+	}
+	for _, p := range []struct {
+		param string
+		n     *int64
+	}{{api.AuditParamAfterSeq, &q.AfterSeq}, {api.AuditParamBeforeSeq, &q.BeforeSeq}} {
+		if s := v.Get(p.param); s != "" {
+			n, err := parseInt(s)
+			if err != nil || n < 0 {
+				field := fields[p.param]
+				return q, api.Errorf(api.EINVALID, field, "%s must be a whole number >= 0 (the seq of the last record read)", field)
+			}
+			*p.n = n
+		}
 	}
 	if l := v.Get("limit"); l != "" {
 		n, err := parseInt(l)
@@ -73,9 +92,11 @@ func (s *Server) handleListAudit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := api.AuditRecordList{Items: recs}
-	// A full page may be followed by more; the token is the last seq, which
-	// the caller passes back as page_token or after_seq.
-	if len(recs) == q.Limit {
+	// A full page may be followed by more; the token is the page's last
+	// seq, which the caller passes back as page_token, or as after_seq
+	// (oldest first) or before_seq (newest first). A newest-first page
+	// that reached seq 1 has nothing after it.
+	if len(recs) == q.Limit && (!q.Newest || recs[len(recs)-1].Seq > 1) {
 		out.NextPageToken = formatInt(recs[len(recs)-1].Seq)
 	}
 	if out.Items == nil {

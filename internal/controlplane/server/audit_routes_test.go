@@ -58,9 +58,36 @@ func TestListAudit_Filters(t *testing.T) {
 		t.Fatalf("second page = %v, token %q", seqs(page), page.NextPageToken)
 	}
 
+	// Newest first: the newest page, then on with page_token or before_seq.
+	for q, want := range map[string][]int64{
+		"order=desc":                          {4, 3, 2, 1},
+		"order=desc&environment=dev":          {4, 3, 1},
+		"order=desc&before_seq=4":             {3, 2, 1},
+		"order=desc&before_seq=4&after_seq=1": {3, 2},
+		"order=asc&after_seq=2":               {3, 4},
+	} {
+		if got := seqs(list(q)); !equalInts(got, want) {
+			t.Errorf("%s: seqs %v, want %v", q, got, want)
+		}
+	}
+	page = list("order=desc&environment=dev&limit=2")
+	if !equalInts(seqs(page), []int64{4, 3}) || page.NextPageToken != "3" {
+		t.Fatalf("newest page = %v, token %q", seqs(page), page.NextPageToken)
+	}
+	if page = list("order=desc&environment=dev&limit=2&page_token=3"); !equalInts(seqs(page), []int64{1}) || page.NextPageToken != "" {
+		t.Fatalf("older page = %v, token %q", seqs(page), page.NextPageToken)
+	}
+	// A full newest-first page ending at seq 1 has nothing older.
+	if page = list("order=desc&limit=2&before_seq=3"); !equalInts(seqs(page), []int64{2, 1}) || page.NextPageToken != "" {
+		t.Fatalf("oldest page = %v, token %q", seqs(page), page.NextPageToken)
+	}
+
 	for q, field := range map[string]string{
-		"since=yesterday":  "since",
-		"until=2030-01-02": "until",
+		"order=newest":                         "order",
+		"order=desc&page_token=3&before_seq=2": "page_token",
+		"before_seq=x":                         "before_seq",
+		"since=yesterday":                      "since",
+		"until=2030-01-02":                     "until",
 		"since=2030-01-02T00:00:00Z&until=2030-01-01T00:00:00Z": "until",
 		"page_token=x": "page_token",
 		"after_seq=-1": "after_seq",

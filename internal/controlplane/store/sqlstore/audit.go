@@ -212,8 +212,16 @@ func listAuditRecords(ctx context.Context, tx *tx, q api.AuditQuery) ([]api.Audi
 		where = append(where, "time < ?")
 		args = append(args, formatTime(q.Until))
 	}
+	if q.BeforeSeq > 0 {
+		where = append(where, "seq < ?")
+		args = append(args, q.BeforeSeq)
+	}
+	order := "seq"
+	if q.Newest {
+		order = "seq DESC"
+	}
 	rows, err := tx.query(ctx, `SELECT `+auditColumns+` FROM audit_log WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY seq LIMIT ?`, append(args, q.Limit)...)
+		` ORDER BY `+order+` LIMIT ?`, append(args, q.Limit)...)
 	if err != nil {
 		return nil, tx.errorf("list audit records: %w", err)
 	}
