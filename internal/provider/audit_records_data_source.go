@@ -45,6 +45,7 @@ type auditRecordsDataSourceModel struct {
 	Actor       types.String       `tfsdk:"actor"`
 	Since       types.String       `tfsdk:"since"`
 	Limit       types.Int64        `tfsdk:"limit"`
+	NewestFirst types.Bool         `tfsdk:"newest_first"`
 	Records     []auditRecordModel `tfsdk:"records"`
 }
 
@@ -76,7 +77,7 @@ func (d *auditRecordsDataSource) Schema(_ context.Context, _ datasource.SchemaRe
 	}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Reads the control plane's hash-chained audit log of one environment: who wrote which object when, " +
-			"with digests of the spec before and after. Records come oldest first. Needs role `viewer` in the environment when mlopsd runs with `-auth on`.",
+			"with digests of the spec before and after. Records come oldest first, or newest first with `newest_first` (the latest history of a long log). Needs role `viewer` in the environment when mlopsd runs with `-auth on`.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				MarkdownDescription: "The environment's name.",
@@ -92,12 +93,16 @@ func (d *auditRecordsDataSource) Schema(_ context.Context, _ datasource.SchemaRe
 				Validators:          []validator.String{rfc3339Validator{}},
 			},
 			"limit": schema.Int64Attribute{
-				MarkdownDescription: fmt.Sprintf("Most records to read, oldest first; default %d, at most %d.", auditRecordsDefaultLimit, auditRecordsMaxLimit),
+				MarkdownDescription: fmt.Sprintf("Most records to read, the oldest (or with `newest_first` the newest) that match; default %d, at most %d.", auditRecordsDefaultLimit, auditRecordsMaxLimit),
 				Optional:            true,
 				Validators:          []validator.Int64{int64validator.Between(1, auditRecordsMaxLimit)},
 			},
+			"newest_first": schema.BoolAttribute{
+				MarkdownDescription: "Read the log backwards from its end: `records` holds the newest `limit` records that match, newest first. Default `false`: the oldest, oldest first.",
+				Optional:            true,
+			},
 			"records": schema.ListNestedAttribute{
-				MarkdownDescription: "The records, oldest first.",
+				MarkdownDescription: "The records, oldest first (newest first with `newest_first`).",
 				Computed:            true,
 				NestedObject: schema.NestedAttributeObject{
 					Attributes: map[string]schema.Attribute{
@@ -149,6 +154,7 @@ func (d *auditRecordsDataSource) Read(ctx context.Context, req datasource.ReadRe
 	if !cfg.Limit.IsNull() {
 		limit = cfg.Limit.ValueInt64()
 	}
+	q.Newest = cfg.NewestFirst.ValueBool()
 	records := []auditRecordModel{}
 	for int64(len(records)) < limit {
 		q.Limit = int(min(limit-int64(len(records)), api.MaxPageSize))
@@ -163,7 +169,11 @@ func (d *auditRecordsDataSource) Read(ctx context.Context, req datasource.ReadRe
 		if page.NextPageToken == "" || len(page.Items) == 0 {
 			break
 		}
-		q.AfterSeq = page.Items[len(page.Items)-1].Seq
+		if q.Newest {
+			q.BeforeSeq = page.Items[len(page.Items)-1].Seq
+		} else {
+			q.AfterSeq = page.Items[len(page.Items)-1].Seq
+		}
 	}
 	cfg.ID = types.StringValue(env)
 	cfg.Records = records

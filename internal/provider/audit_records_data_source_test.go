@@ -26,12 +26,20 @@ data "mlops_audit_records" "test" {
   kind        = "environments"
   depends_on  = [mlops_environment.dev]
 }
+
+data "mlops_audit_records" "latest" {
+  environment  = mlops_environment.dev.name
+  kind         = "environments"
+  newest_first = true
+  limit        = 1
+  depends_on   = [mlops_environment.dev]
+}
 `, description)
 }
 
 func TestAccAuditRecordsDataSource_basic(t *testing.T) {
 	a := startAcc(t)
-	const ds = "data.mlops_audit_records.test"
+	const ds, latest = "data.mlops_audit_records.test", "data.mlops_audit_records.latest"
 	rec := func(i int) tfjsonpath.Path { return tfjsonpath.New("records").AtSliceIndex(i) }
 	hex64 := knownvalue.StringRegexp(regexp.MustCompile(`^[0-9a-f]{64}$`))
 	resource.ParallelTest(t, resource.TestCase{
@@ -72,6 +80,9 @@ data "mlops_audit_records" "bad" {
 					statecheck.ExpectKnownValue(ds, rec(1).AtMapKey("time"), knownvalue.StringRegexp(regexp.MustCompile(`^\d{4}-\d\d-\d\dT`))),
 					statecheck.CompareValuePairs(ds, rec(1).AtMapKey("prev_hash"), ds, rec(0).AtMapKey("hash"), compare.ValuesSame()),
 					statecheck.CompareValuePairs(ds, rec(1).AtMapKey("before_digest"), ds, rec(0).AtMapKey("after_digest"), compare.ValuesSame()),
+					// newest_first with limit 1: only the update
+					statecheck.ExpectKnownValue(latest, tfjsonpath.New("records"), knownvalue.ListSizeExact(1)),
+					statecheck.CompareValuePairs(latest, rec(0).AtMapKey("hash"), ds, rec(1).AtMapKey("hash"), compare.ValuesSame()),
 				},
 			},
 		},
