@@ -431,7 +431,13 @@ func (s *server) prefetch(ctx context.Context) {
 	defer close(s.prefetchDone)
 	defer close(s.ready)
 	for {
-		name, err := s.create(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		// The CREATE runs to its end even when ctx ends meanwhile: a
+		// cancelled CREATE DATABASE may still have committed on the
+		// server, and its database would be left behind undropped.
+		name, err := s.create(context.WithoutCancel(ctx))
 		if err != nil {
 			return
 		}
