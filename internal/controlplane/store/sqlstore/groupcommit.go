@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 )
 
@@ -107,8 +108,8 @@ func leaseTx[T any](ctx context.Context, s *Store, fn func(tx *tx) (T, error)) (
 }
 
 // do queues run and returns once the batch that ran it has committed or
-// failed. A write whose ctx has ended before its batch starts it is not
-// run and gets ctx.Err().
+// failed. A write whose ctx ends before its batch starts it is not run and
+// gets ctx.Err().
 func (g *groupCommit) do(ctx context.Context, s *Store, run func(tx *tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -123,7 +124,14 @@ func (g *groupCommit) do(ctx context.Context, s *Store, run func(tx *tx) error) 
 	r := groupResult{lead: lead}
 	if !lead {
 		// Either the result, or the lead of the batch this write heads.
-		r = <-w.done
+		select {
+		case r = <-w.done:
+		case <-ctx.Done():
+			var left bool
+			if r, left = g.leave(w); left {
+				return ctx.Err()
+			}
+		}
 	}
 	if r.lead {
 		g.lead(s)
@@ -133,6 +141,30 @@ func (g *groupCommit) do(ctx context.Context, s *Store, run func(tx *tx) error) 
 		panic(r.panicked)
 	}
 	return r.err
+}
+
+// leave takes w, whose caller's context ended, out of the queue and
+// reports true, unless a batch took it already or it was given the lead:
+// then it waits for what w is told and returns that.
+func (g *groupCommit) leave(w *groupWrite) (groupResult, bool) {
+	g.mu.Lock()
+	select {
+	case r := <-w.done:
+		// The lead, which is only handed on under mu, or the result.
+		g.mu.Unlock()
+		return r, false
+	default:
+	}
+	if i := slices.Index(g.queue, w); i >= 0 {
+		g.queue = slices.Delete(g.queue, i, i+1)
+		if len(g.queue) == 0 {
+			g.queue = nil
+		}
+		g.mu.Unlock()
+		return groupResult{}, true
+	}
+	g.mu.Unlock()
+	return <-w.done, false
 }
 
 // lead runs one batch of the queue, whose head is the caller's own write,
@@ -151,10 +183,35 @@ func (g *groupCommit) lead(s *Store) {
 	hook := g.beforeCommit
 	g.mu.Unlock()
 
-	results := s.runBatch(batch, hook)
+	var results []groupResult
+	defer func() {
+		if results == nil {
+			// runBatch panicked outside the writes' functions: answer the
+			// batch and hand the lead on all the same, or every later write
+			// would wait forever.
+			results = make([]groupResult, len(batch))
+			for i := range results {
+				results[i].err = errorf(s, "group commit: the batch failed")
+			}
+			g.handOn()
+			for i, w := range batch {
+				w.done <- results[i]
+			}
+		}
+	}()
+	results = s.runBatch(batch, hook)
 
 	// Hand the lead on before answering, so the next batch's BEGIN is not
 	// held up by the wake-ups of this one's callers.
+	g.handOn()
+	for i, w := range batch {
+		w.done <- results[i]
+	}
+}
+
+// handOn gives the lead to the first write in the queue, or ends it when
+// the queue is empty.
+func (g *groupCommit) handOn() {
 	g.mu.Lock()
 	if len(g.queue) > 0 {
 		g.queue[0].done <- groupResult{lead: true}
@@ -162,15 +219,14 @@ func (g *groupCommit) lead(s *Store) {
 		g.leading = false
 	}
 	g.mu.Unlock()
-	for i, w := range batch {
-		w.done <- results[i]
-	}
 }
 
 // runBatch runs the writes of batch in one transaction and returns how
 // each ended. beforeCommit, if set, runs before the COMMIT.
 func (s *Store) runBatch(batch []*groupWrite, beforeCommit func(writes int) error) []groupResult {
 	results := make([]groupResult, len(batch))
+	// live are the writes to run: those whose context has not ended yet.
+	// Each is looked at again right before it runs.
 	var live []int
 	for i, w := range batch {
 		if err := w.ctx.Err(); err != nil {
@@ -208,6 +264,10 @@ func (s *Store) runBatch(batch []*groupWrite, beforeCommit func(writes int) erro
 	single := len(live) == 1
 	for _, i := range live {
 		w := batch[i]
+		if err := w.ctx.Err(); err != nil {
+			results[i].err = err
+			continue
+		}
 		tx := &tx{sqlTx: t, q: t, now: s.now(), store: s, ctx: context.WithoutCancel(w.ctx)}
 		if single {
 			results[i] = runWrite(w, tx)

@@ -346,13 +346,25 @@ func TestGroupCommit_CommitFails(t *testing.T) {
 }
 
 // TestGroupCommit_CanceledWhileQueued checks that a write whose context
-// ends while it waits for its batch is not run.
+// ends while it waits for its batch returns at once and is not run.
 func TestGroupCommit_CanceledWhileQueued(t *testing.T) {
 	db := openSQLite(t)
 	ctx := context.Background()
 	mustCreateGC(t, db, &store.Object{Kind: api.KindEnvironment, Meta: api.Metadata{Name: "dev"}, Spec: json.RawMessage(`{}`)})
 
-	release := holdBatch(t, db, 2)
+	// The holder's batch runs until gate closes.
+	gate, started, held := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		_, err := db.Create(ctx, pool("dev", "holder"), store.WriteOptions{Actor: "tester",
+			Check: func(context.Context, store.View, *store.Object, *store.Object) error {
+				close(started)
+				<-gate
+				return nil
+			}})
+		held <- err
+	}()
+	<-started
+
 	cctx, cancel := context.WithCancel(ctx)
 	canceled := make(chan error, 1)
 	go func() {
@@ -361,23 +373,96 @@ func TestGroupCommit_CanceledWhileQueued(t *testing.T) {
 	}()
 	waitQueued(t, db, 1)
 	cancel()
+	select {
+	case err := <-canceled:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("write canceled while queued: %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		close(gate)
+		t.Fatal("a write canceled while queued did not return while the batch before it ran")
+	}
+	if n := sqlstore.QueuedWrites(db.Store); n != 0 {
+		t.Errorf("%d writes queued after the canceled one left, want 0", n)
+	}
+
 	other := make(chan error, 1)
 	go func() {
 		_, err := db.Create(ctx, pool("dev", "other"), store.WriteOptions{Actor: "tester"})
 		other <- err
 	}()
-	release()
-	if err := <-canceled; !errors.Is(err, context.Canceled) {
-		t.Errorf("write canceled while queued: %v, want context.Canceled", err)
+	waitQueued(t, db, 1)
+	close(gate)
+	if err := <-held; err != nil {
+		t.Errorf("held write: %v", err)
 	}
 	if err := <-other; err != nil {
-		t.Errorf("write queued with it: %v", err)
+		t.Errorf("write queued after the canceled one: %v", err)
 	}
 	if _, err := db.Get(ctx, pool("dev", "canceled").Ref()); errCode(err) != api.ENOTFOUND {
 		t.Errorf("Get(canceled): %v, want not found", err)
 	}
 	// env, holder, other.
 	wantAuditIntact(t, db, 3)
+}
+
+// TestGroupCommit_CanceledInBatch checks that a write whose context ended
+// after its batch took it, but before the batch reached it, is not run,
+// and that the rest of the batch is.
+func TestGroupCommit_CanceledInBatch(t *testing.T) {
+	db := openSQLite(t)
+	ctx := context.Background()
+	mustCreateGC(t, db, &store.Object{Kind: api.KindEnvironment, Meta: api.Metadata{Name: "dev"}, Spec: json.RawMessage(`{}`)})
+
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ops := []*gcOp{{name: "first", write: func(ctx context.Context) (*store.Result, error) {
+		// It runs first in its batch and ends the others' context.
+		return db.Create(ctx, pool("dev", "first"), store.WriteOptions{Actor: "tester",
+			Check: func(context.Context, store.View, *store.Object, *store.Object) error { cancel(); return nil }})
+	}}}
+	for i := range 2 {
+		ops = append(ops, &gcOp{name: "canceled", write: func(context.Context) (*store.Result, error) {
+			return db.Create(cctx, pool("dev", fmt.Sprintf("canceled-%d", i)), store.WriteOptions{Actor: "tester"})
+		}})
+	}
+	ops = append(ops, &gcOp{name: "last", write: func(ctx context.Context) (*store.Result, error) {
+		return db.Create(ctx, pool("dev", "last"), store.WriteOptions{Actor: "tester"})
+	}})
+
+	release := holdBatch(t, db, len(ops))
+	var wg sync.WaitGroup
+	for i, op := range ops {
+		// One after another, so the batch holds them in this order.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runOps([]*gcOp{op})
+		}()
+		waitQueued(t, db, i+1)
+	}
+	wg.Wait()
+	release()
+
+	for _, op := range ops {
+		switch op.name {
+		case "canceled":
+			if !errors.Is(op.err, context.Canceled) {
+				t.Errorf("write canceled before its batch reached it: %v, want context.Canceled", op.err)
+			}
+		default:
+			if op.err != nil {
+				t.Errorf("%s: %v", op.name, op.err)
+			}
+		}
+	}
+	for _, name := range []string{"canceled-0", "canceled-1"} {
+		if _, err := db.Get(ctx, pool("dev", name).Ref()); errCode(err) != api.ENOTFOUND {
+			t.Errorf("Get(%s): %v, want not found", name, err)
+		}
+	}
+	// env, holder, first, last.
+	wantAuditIntact(t, db, 4)
 }
 
 // TestGroupCommit_Concurrent races many writers of every kind of write and
