@@ -5,8 +5,11 @@
 // foreign keys on. Writes go through a pool of exactly one connection whose
 // transactions begin with BEGIN IMMEDIATE: writers queue for the write lock
 // up front instead of failing with SQLITE_BUSY when they upgrade a read lock,
-// and the checks a write runs see the state the write commits on. Reads use a
-// separate read-only pool and, thanks to WAL, never wait for the writer.
+// and the checks a write runs see the state the write commits on. Writes of
+// concurrent callers share one such transaction and its one COMMIT (group
+// commit, see sqlstore.Config.GroupCommit), each in a savepoint of its own,
+// and are answered once it is durable. Reads use a separate read-only pool
+// and, thanks to WAL, never wait for the writer.
 //
 // What a write does inside its transaction is shared with the PostgreSQL
 // backend in store/sqlstore.

@@ -35,9 +35,9 @@ const maxBatch = 64
 // the next write of the batch begins, so one name serves them all.
 const savepoint = "group_write"
 
-// errPanicked is what the other writes of a batch never see: a write whose
-// function panicked is rolled back to its savepoint and its caller panics
-// again in its own goroutine.
+// errPanicked marks the result of a write whose function panicked: it is
+// rolled back to its savepoint, the batch goes on, and its caller panics
+// again with the same value in its own goroutine instead of returning.
 var errPanicked = errors.New("write panicked")
 
 // groupCommit queues the writes waiting for a batch.
