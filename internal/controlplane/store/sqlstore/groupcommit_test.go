@@ -79,7 +79,11 @@ func holdBatch(t *testing.T, db *sqlite.DB, want int) func() {
 			}})
 		done <- err
 	}()
-	<-started
+	select {
+	case <-started:
+	case err := <-done:
+		t.Fatalf("held write ended before its check ran: %v", err)
+	}
 	return func() {
 		t.Helper()
 		if err := <-done; err != nil {
