@@ -23,6 +23,18 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// TestConformance_NoGroupCommit runs the suite with group commit off, the
+// path of one transaction per write that PostgreSQL takes.
+func TestConformance_NoGroupCommit(t *testing.T) {
+	storetest.Run(t, storetest.Backend{
+		NewDatabase: func(t *testing.T) string { return filepath.Join(t.TempDir(), "mlops.db") },
+		Open: func(path string, clock store.Clock) (store.Store, error) {
+			return sqlite.Open(path, sqlite.WithClock(clock), sqlite.WithGroupCommit(false))
+		},
+		ExecSQL: execSQL,
+	})
+}
+
 // execSQL runs query on the SQLite file at path behind the store's back.
 func execSQL(t *testing.T, path, query string) {
 	t.Helper()

@@ -28,7 +28,7 @@ func (s *Store) ClaimLeases(ctx context.Context, holder string, uids []string, t
 	var claimed []string
 	for start := 0; start < len(uids); start += leaseChunk {
 		chunk := uids[start:min(start+leaseChunk, len(uids))]
-		got, err := inTx(ctx, s.beginLease, func(tx *tx) ([]string, error) {
+		got, err := leaseTx(ctx, s, func(tx *tx) ([]string, error) {
 			return claimChunk(ctx, tx, holder, chunk, ttl)
 		})
 		if err != nil {
@@ -111,7 +111,7 @@ func claimChunk(ctx context.Context, tx *tx, holder string, uids []string, ttl t
 // ReleaseLeases implements store.Store.
 func (s *Store) ReleaseLeases(ctx context.Context, holder string, uids []string) error {
 	if uids == nil {
-		_, err := inTx(ctx, s.beginLease, func(tx *tx) (struct{}, error) {
+		_, err := leaseTx(ctx, s, func(tx *tx) (struct{}, error) {
 			if _, err := tx.exec(ctx, `DELETE FROM leases WHERE holder = ?`, holder); err != nil {
 				return struct{}{}, tx.errorf("release leases: %w", err)
 			}
@@ -125,7 +125,7 @@ func (s *Store) ReleaseLeases(ctx context.Context, holder string, uids []string)
 		for _, uid := range chunk {
 			args = append(args, uid)
 		}
-		_, err := inTx(ctx, s.beginLease, func(tx *tx) (struct{}, error) {
+		_, err := leaseTx(ctx, s, func(tx *tx) (struct{}, error) {
 			if _, err := tx.exec(ctx, `DELETE FROM leases WHERE holder = ? AND uid IN (`+placeholders(len(chunk))+`)`, args...); err != nil {
 				return struct{}{}, tx.errorf("release leases: %w", err)
 			}

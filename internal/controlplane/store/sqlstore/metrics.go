@@ -29,7 +29,7 @@ func (s *Store) AppendMetrics(ctx context.Context, points []store.MetricPoint) e
 			return err
 		}
 	}
-	_, err := inTx(ctx, s.beginLease, func(tx *tx) (struct{}, error) {
+	_, err := leaseTx(ctx, s, func(tx *tx) (struct{}, error) {
 		return struct{}{}, insertMetricPoints(ctx, tx, points)
 	})
 	return err
@@ -49,7 +49,7 @@ func (s *Store) AppendMetricsOnce(ctx context.Context, points []store.MetricPoin
 		}
 	}
 	wopts := store.WriteOptions{IdempotencyKey: opts.IdempotencyKey, Fingerprint: opts.Fingerprint}
-	return inTx(ctx, s.beginWrite, func(tx *tx) (bool, error) {
+	return writeTx(ctx, s, func(tx *tx) (bool, error) {
 		prior, err := findIdempotentResult(ctx, tx, wopts)
 		if err != nil {
 			return false, err
@@ -190,7 +190,7 @@ func scanMetric(row scanner) (store.MetricPoint, error) {
 
 // PruneMetrics implements store.Store.
 func (s *Store) PruneMetrics(ctx context.Context, before time.Time) (int64, error) {
-	return inTx(ctx, s.beginLease, func(tx *tx) (int64, error) {
+	return leaseTx(ctx, s, func(tx *tx) (int64, error) {
 		res, err := tx.exec(ctx, `DELETE FROM metric_points WHERE time_unix < ?`, before.Unix())
 		if err != nil {
 			return 0, tx.errorf("prune metrics: %w", err)

@@ -114,7 +114,7 @@ func (s *Store) Delete(ctx context.Context, ref api.Ref, graceful bool, opts sto
 // UpdateStatus replaces the status of the object with the given uid. It
 // returns ENOTFOUND when ref no longer names the object with that uid.
 func (s *Store) UpdateStatus(ctx context.Context, ref api.Ref, uid string, status json.RawMessage) (*store.Object, error) {
-	return inTx(ctx, s.beginWrite, func(tx *tx) (*store.Object, error) {
+	return writeTx(ctx, s, func(tx *tx) (*store.Object, error) {
 		return updateObjectStatus(ctx, tx, ref, uid, status)
 	})
 }
@@ -124,7 +124,7 @@ func (s *Store) UpdateStatus(ctx context.Context, ref api.Ref, uid string, statu
 // ECONFLICT when the object is not marked for deletion, so a reconciler bug
 // cannot skip the checks Delete makes.
 func (s *Store) Finalize(ctx context.Context, ref api.Ref, uid string, actor string) error {
-	_, err := inTx(ctx, s.beginWrite, func(tx *tx) (struct{}, error) {
+	_, err := writeTx(ctx, s, func(tx *tx) (struct{}, error) {
 		return struct{}{}, finalizeObject(ctx, tx, ref, uid, actor)
 	})
 	return err
@@ -160,7 +160,7 @@ const PendingQuery = `SELECT ` + objectColumns + ` FROM objects
 // result, marked Replayed, and changes nothing. Otherwise it stores the key
 // with write's result in the same transaction.
 func (s *Store) idempotentWrite(ctx context.Context, opts store.WriteOptions, write func(tx *tx) (*store.Result, error)) (*store.Result, error) {
-	return inTx(ctx, s.beginWrite, func(tx *tx) (*store.Result, error) {
+	return writeTx(ctx, s, func(tx *tx) (*store.Result, error) {
 		if res, err := findIdempotentResult(ctx, tx, opts); err != nil || res != nil {
 			return res, err
 		}

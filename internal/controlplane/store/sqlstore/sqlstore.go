@@ -53,6 +53,13 @@ type Config struct {
 	LockClause string
 	// BeginRead starts a transaction in which every query sees one snapshot.
 	BeginRead func(ctx context.Context) (*sql.Tx, error)
+	// GroupCommit runs the write transactions of concurrent callers in one
+	// database transaction, each in a savepoint, and answers them after its
+	// one COMMIT (see groupcommit.go). It is for a database whose writes are
+	// serialized anyway and whose COMMIT is the cost, as SQLite's are; with
+	// it, BeginWrite and BeginLease (when nil) transactions begin with a
+	// context that no caller can cancel.
+	GroupCommit bool
 	// ReadPool, when set and returning a pool, is where the reads that are
 	// one query (Get, List, Pending) run without a transaction: one
 	// statement sees one snapshot by itself, and on SQLite the BEGIN and
@@ -66,7 +73,8 @@ type Config struct {
 // Store implements every method of store.Store but Ping and Close, which
 // the backend adds.
 type Store struct {
-	cfg Config
+	cfg   Config
+	group groupCommit
 }
 
 // Option changes the Config of a store when its backend opens it.
@@ -81,6 +89,11 @@ func WithClock(clock store.Clock) Option {
 			cfg.Clock = clock
 		}
 	}
+}
+
+// WithGroupCommit turns group commit (Config.GroupCommit) on or off.
+func WithGroupCommit(on bool) Option {
+	return func(cfg *Config) { cfg.GroupCommit = on }
 }
 
 // New returns a Store on the transactions cfg begins, with opts applied.
@@ -103,6 +116,11 @@ type tx struct {
 	q     queryer
 	now   time.Time
 	store *Store
+	// ctx, when set, is the context the queries run with in place of the
+	// one they are given: a write of a group commit runs to its end with
+	// its caller's values but without its cancellation, since an
+	// interrupted statement can roll back the whole batch's transaction.
+	ctx context.Context
 }
 
 // queryer runs queries: a *sql.Tx or a *sql.DB.
@@ -179,16 +197,24 @@ func (s *Store) keyArg(key string) any {
 	return key
 }
 
+// context returns the context a query given ctx runs with.
+func (t *tx) context(ctx context.Context) context.Context {
+	if t.ctx != nil {
+		return t.ctx
+	}
+	return ctx
+}
+
 func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return t.q.ExecContext(ctx, t.store.rebind(query), args...)
+	return t.q.ExecContext(t.context(ctx), t.store.rebind(query), args...)
 }
 
 func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return t.q.QueryRowContext(ctx, t.store.rebind(query), args...)
+	return t.q.QueryRowContext(t.context(ctx), t.store.rebind(query), args...)
 }
 
 func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return t.q.QueryContext(ctx, t.store.rebind(query), args...)
+	return t.q.QueryContext(t.context(ctx), t.store.rebind(query), args...)
 }
 
 // errorf returns an error of the database, prefixed with the backend's name.

@@ -11,7 +11,7 @@ import (
 // (kind "tokens", name the subject, uid the token's id) in one transaction.
 // Returns EALREADYEXISTS when a token with that digest or id exists.
 func (s *Store) CreateToken(ctx context.Context, tok store.Token, actor string) error {
-	_, err := inTx(ctx, s.beginWrite, func(tx *tx) (struct{}, error) {
+	_, err := writeTx(ctx, s, func(tx *tx) (struct{}, error) {
 		var n int
 		if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM tokens WHERE token_sha256 = ? OR id = ?`, tok.SHA256, tok.ID).Scan(&n); err != nil {
 			return struct{}{}, tx.errorf("create token: %w", err)
