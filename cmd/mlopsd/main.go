@@ -103,6 +103,7 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	}
 	metricsFlush := fs.Duration("metrics-flush-interval", flushDefault, "how often the prediction gateway's metrics are written to the database (env MLOPSD_METRICS_FLUSH_INTERVAL)")
 	metricsRetention := fs.Duration("metrics-retention", retentionDefault, fmt.Sprintf("how long metric points are kept; at least the longest alarm window, %v (env MLOPSD_METRICS_RETENTION)", api.MaxAlarmWindow))
+	consoleMode := fs.String("console", envOr("MLOPSD_CONSOLE", "on"), "on: serve the web console at /ui/ (it acts through the API with each user's token); off: no console, /ui/ answers 404 (env MLOPSD_CONSOLE)")
 	ingestDelay := fs.Duration("metrics-ingest-delay", reconcile.DefaultMetricsIngestDelay, "how long after a period ends alarms evaluate it, so the metric points of its last seconds are in")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -160,6 +161,14 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 			}
 		}
 	}
+	var noConsole bool
+	switch strings.ToLower(*consoleMode) {
+	case "on":
+	case "off":
+		noConsole = true
+	default:
+		return fmt.Errorf("-console %q: use on or off", *consoleMode)
+	}
 	var authOn bool
 	switch strings.ToLower(*authMode) {
 	case "on", "true", "1":
@@ -208,6 +217,7 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 		BatchScorer:          scorer,
 	}
 	m.Config.MetricsIngestDelay = *ingestDelay
+	m.Config.NoConsole = noConsole
 	return nil
 }
 

@@ -24,7 +24,7 @@ import (
 // treats as unset.
 func clearEnv(t *testing.T) {
 	t.Helper()
-	for _, name := range []string{"MLOPSD_ADDR", "MLOPSD_DATA", "MLOPSD_DATABASE_URL", "MLOPSD_LOG_LEVEL", "MLOPSD_TOKEN", "MLOPSD_TOKEN_FILE", "MLOPSD_AUTH", "MLOPSD_BOOTSTRAP_TOKEN", "MLOPSD_BOOTSTRAP_TOKEN_FILE", "MLOPSD_TLS_CERT", "MLOPSD_TLS_KEY", "MLOPSD_METRICS_FLUSH_INTERVAL", "MLOPSD_METRICS_RETENTION"} {
+	for _, name := range []string{"MLOPSD_ADDR", "MLOPSD_DATA", "MLOPSD_DATABASE_URL", "MLOPSD_LOG_LEVEL", "MLOPSD_TOKEN", "MLOPSD_TOKEN_FILE", "MLOPSD_AUTH", "MLOPSD_BOOTSTRAP_TOKEN", "MLOPSD_BOOTSTRAP_TOKEN_FILE", "MLOPSD_TLS_CERT", "MLOPSD_TLS_KEY", "MLOPSD_METRICS_FLUSH_INTERVAL", "MLOPSD_METRICS_RETENTION", "MLOPSD_CONSOLE"} {
 		t.Setenv(name, "")
 	}
 }
@@ -53,6 +53,27 @@ func TestParseFlags_Defaults(t *testing.T) {
 	}
 	if c.MetricsFlushInterval != time.Second || c.MetricsRetention != 48*time.Hour {
 		t.Errorf("metrics flush interval %v, retention %v; want 1s and 48h", c.MetricsFlushInterval, c.MetricsRetention)
+	}
+	if c.NoConsole {
+		t.Error("the console is off by default")
+	}
+}
+
+// The console is served unless -console off (or MLOPSD_CONSOLE=off) says
+// otherwise; the API is served either way.
+func TestRun_Console(t *testing.T) {
+	clearEnv(t)
+	on := MustRunMain(t, "-reconcile-interval", "10ms")
+	if status, body := httpDo(t, "GET", on.URL+"/ui/", ""); status != http.StatusOK || !strings.Contains(string(body), "mlopsd console") {
+		t.Errorf("/ui/ with the console on = %d %.200s", status, body)
+	}
+	t.Setenv("MLOPSD_CONSOLE", "off")
+	off := MustRunMain(t, "-reconcile-interval", "10ms")
+	if status, _ := httpDo(t, "GET", off.URL+"/ui/", ""); status != http.StatusNotFound {
+		t.Errorf("/ui/ with MLOPSD_CONSOLE=off = %d, want 404", status)
+	}
+	if status, _ := httpDo(t, "GET", off.URL+"/v1/environments", ""); status != http.StatusOK {
+		t.Errorf("/v1/environments with the console off = %d", status)
 	}
 }
 
@@ -135,6 +156,7 @@ func TestParseFlags_Errors(t *testing.T) {
 		{"ZeroMetricsFlush", []string{"-metrics-flush-interval", "0s"}, nil, "-metrics-flush-interval"},
 		{"ShortMetricsRetention", []string{"-metrics-retention", "1h"}, nil, "-metrics-retention 1h0m0s: use at least 48h0m0s"},
 		{"BadMetricsRetentionFromEnv", nil, map[string]string{"MLOPSD_METRICS_RETENTION": "two days"}, "MLOPSD_METRICS_RETENTION"},
+		{"BadConsole", []string{"-console", "maybe"}, nil, `-console "maybe": use on or off`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clearEnv(t)

@@ -103,6 +103,9 @@ type Config struct {
 	// it, so the points of its last seconds are in; zero means
 	// reconcile.DefaultMetricsIngestDelay.
 	MetricsIngestDelay time.Duration
+	// NoConsole leaves the web console out: /ui/ answers 404, for a
+	// control plane that only machines talk to.
+	NoConsole bool
 	// BatchScorer is the program, and any leading arguments, that batch
 	// inference runs start with "batch-score ..." appended: mlopsd's own
 	// executable (cmd/mlopsd sets it). Empty makes batch runs fail with
@@ -312,8 +315,10 @@ func New(cfg Config) (*Daemon, error) {
 	})
 	// The web console reads and acts through srv itself, with the signed-in
 	// user's token, so it has exactly the API's authorization and audit.
-	srv.Handle(console.Prefix, console.New(console.Config{API: srv, Logger: cfg.Logger.With("component", "console")}))
-	srv.Handle("GET /ui", http.RedirectHandler(console.Prefix, http.StatusMovedPermanently))
+	if !cfg.NoConsole {
+		srv.Handle(console.Prefix, console.New(console.Config{API: srv, Logger: cfg.Logger.With("component", "console")}))
+		srv.Handle("GET /ui", http.RedirectHandler(console.Prefix, http.StatusMovedPermanently))
+	}
 	// The http.Server exists from the start, so that a Close racing with a
 	// Serve that has not begun yet still shuts it down: Serve then returns
 	// at once instead of serving a closed database forever.
