@@ -39,7 +39,8 @@ func OpenAPI(version string) map[string]any {
 			params = append(params,
 				map[string]any{"name": "step", "in": "query", "schema": map[string]any{"type": "string"}},
 				map[string]any{"name": "attempt", "in": "query", "schema": map[string]any{"type": "integer", "minimum": 1}},
-				map[string]any{"name": "tail", "in": "query", "schema": map[string]any{"type": "integer", "minimum": 0}})
+				map[string]any{"name": "tail", "in": "query", "schema": map[string]any{"type": "integer", "minimum": 0}},
+				map[string]any{"name": "offset", "in": "query", "description": "With step: the log from this byte on (the Mlops-Log-Size of the previous answer), at most 8 MiB of it.", "schema": map[string]any{"type": "integer", "minimum": 0}})
 		}
 		for _, q := range rt.Query {
 			params = append(params, map[string]any{"name": q.Name, "in": "query", "description": q.Description, "schema": map[string]any{"type": q.Type}})

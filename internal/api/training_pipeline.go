@@ -217,6 +217,13 @@ const (
 	OpIDGetPipelineRunLogs = "getPipelineRunLogs"
 )
 
+// HeaderLogSize is set on the answer to a logs request for one step: the
+// byte offset in that step attempt's log where the text returned ends (the
+// log's size when it was read, unless an offset read was cut at 8 MiB). A
+// follower asks again with offset set to it and receives only what came
+// after.
+const HeaderLogSize = "Mlops-Log-Size"
+
 // pipelineRunRoutes start, cancel and read the logs of pipeline runs.
 var pipelineRunRoutes = []Route{
 	{Method: http.MethodPost, Path: "/v1/environments/{env}/" + KindTrainingPipeline + "/{name}/runs", OperationID: OpIDStartPipelineRun,

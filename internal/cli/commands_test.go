@@ -293,6 +293,19 @@ func TestRuns_Logs(t *testing.T) {
 			t.Errorf("stdout %q, stderr %q", r.stdout, r.stderr)
 		}
 	})
+	t.Run("FollowPastTheReadLimit", func(t *testing.T) {
+		// A log longer than one read of mlopsd (8 MiB) arrives whole and
+		// once: -f reads on from offsets instead of re-reading the tail.
+		f.t = t
+		must(f.c.CreateTrainingPipeline(f.ctx, "dev", "chatty", api.TrainingPipelineSpec{ComputePool: "cpu", Model: "m", Steps: []api.PipelineStep{
+			{Name: "talk", Command: []string{"sh", "-c", "echo first; head -c 9437184 /dev/zero | tr '\\0' a; echo; sleep 1; echo last"}},
+		}}))(t)
+		run := must(f.c.StartPipelineRun(f.ctx, "dev", "chatty", nil))(t)
+		out := f.ok("runs", "logs", run.Metadata.Name, "-e", "dev", "--step", "talk", "-f", "--interval", "50ms")
+		if want := len("first\n") + 9437184 + len("\nlast\n"); len(out) != want || !strings.HasPrefix(out, "first\naaa") || !strings.HasSuffix(out, "aaa\nlast\n") {
+			t.Errorf("logs -f printed %d bytes (%.20q ... %q), want %d", len(out), out, out[max(0, len(out)-20):], want)
+		}
+	})
 	t.Run("ErrNotFound", func(t *testing.T) {
 		f.t = t
 		f.want(ExitNo, "runs", "logs", "nope", "-e", "dev", "-f")

@@ -73,7 +73,7 @@ in turn, until the run finishes; it then exits 0 when the run succeeded and
 				return err
 			}
 			f := &follower{c: c, w: a.io.Stdout, env: env, run: args[0], step: step, interval: interval,
-				offsets: map[string]int{}, next: map[string]int64{}}
+				offsets: map[string]int64{}, next: map[string]int64{}}
 			return f.follow(cmd.Context())
 		},
 	}
@@ -86,15 +86,15 @@ in turn, until the run finishes; it then exits 0 when the run succeeded and
 	return cmd
 }
 
-// follower prints a run's logs as they grow. mlopsd answers logs whole, so
-// it keeps how much of each step attempt's log it printed and prints the
-// rest on each poll.
+// follower prints a run's logs as they grow. It keeps the offset up to
+// which it printed each step attempt's log and asks mlopsd for what came
+// after it on each poll.
 type follower struct {
 	c                  *client.Client
 	w                  io.Writer
 	env, run, step     string
 	interval           time.Duration
-	offsets            map[string]int   // "step/attempt" → bytes printed
+	offsets            map[string]int64 // "step/attempt" → bytes printed
 	next               map[string]int64 // step → first attempt not yet complete
 	last               string           // the log printed last, for headers
 	headersForAllSteps bool
@@ -143,21 +143,28 @@ func (f *follower) follow(ctx context.Context) error {
 func (f *follower) printStep(ctx context.Context, st api.StepStatus) error {
 	first := max(f.next[st.Name], 1)
 	for n := first; n <= st.Attempts; n++ {
-		text, err := f.c.GetPipelineRunLogs(ctx, f.env, f.run, client.LogOptions{Step: st.Name, Attempt: n})
+		key := fmt.Sprintf("%s/%d", st.Name, n)
+		off := f.offsets[key]
+		chunk, err := f.c.ReadPipelineRunLog(ctx, f.env, f.run, st.Name, n, off)
 		if err != nil {
 			return err
 		}
-		key := fmt.Sprintf("%s/%d", st.Name, n)
-		if off := f.offsets[key]; len(text) > off {
+		text, next := chunk.Text, chunk.Next
+		if next < 0 {
+			// An mlopsd without offsets sent the whole log: skip what
+			// was printed.
+			text, next = text[min(int(off), len(text)):], max(off, int64(len(text)))
+		}
+		if text != "" {
 			if key != f.last && (f.headersForAllSteps || n > 1) {
 				fmt.Fprintf(f.w, "==> step %s attempt %d <==\n", st.Name, n)
 			}
 			f.last = key
-			if _, err := io.WriteString(f.w, text[off:]); err != nil {
+			if _, err := io.WriteString(f.w, text); err != nil {
 				return err
 			}
-			f.offsets[key] = len(text)
 		}
+		f.offsets[key] = next
 		if n < st.Attempts {
 			// A later attempt exists, so this one is over.
 			f.next[st.Name] = n + 1

@@ -74,3 +74,37 @@ func (c *Client) GetPipelineRunLogs(ctx context.Context, env, name string, opts 
 	}
 	return string(resp.body), nil
 }
+
+// LogChunk is a piece of one step attempt's log.
+type LogChunk struct {
+	// Text is the log from the requested offset on.
+	Text string
+	// Next is the offset where Text ends, to read on from; -1 when mlopsd
+	// does not say (one that predates offsets, which sent the whole log).
+	Next int64
+}
+
+// ReadPipelineRunLog returns step attempt's log (attempt 0: the latest)
+// from byte offset on, at most 8 MiB of it, for a caller that follows a
+// log as it grows.
+func (c *Client) ReadPipelineRunLog(ctx context.Context, env, name, step string, attempt, offset int64) (*LogChunk, error) {
+	path, err := objectPath(api.KindPipelineRun, env, name)
+	if err != nil {
+		return nil, err
+	}
+	q := url.Values{"step": {step}, "offset": {strconv.FormatInt(offset, 10)}}
+	if attempt > 0 {
+		q.Set("attempt", strconv.FormatInt(attempt, 10))
+	}
+	resp, err := c.do(ctx, request{method: http.MethodGet, path: path + "/logs", query: q})
+	if err != nil {
+		return nil, err
+	}
+	chunk := &LogChunk{Text: string(resp.body), Next: -1}
+	if v := resp.header.Get(api.HeaderLogSize); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			chunk.Next = n
+		}
+	}
+	return chunk, nil
+}

@@ -192,6 +192,22 @@ func (s *Server) handleGetPipelineRunLogs(w http.ResponseWriter, r *http.Request
 		}
 		tail = n
 	}
+	offset := int64(-1)
+	if v := q.Get("offset"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		switch {
+		case err != nil || n < 0:
+			s.writeError(w, r, api.NewError(api.EINVALID, "offset", "offset must be a whole number >= 0 (the "+api.HeaderLogSize+" of the previous answer)"))
+			return
+		case q.Get("step") == "":
+			s.writeError(w, r, api.NewError(api.EINVALID, "offset", "offset needs step: name the step whose log to read on"))
+			return
+		case tail > 0:
+			s.writeError(w, r, api.NewError(api.EINVALID, "offset", "offset and tail exclude each other: read on from an offset, or read the last lines"))
+			return
+		}
+		offset = n
+	}
 	var attempt int64
 	if v := q.Get("attempt"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -237,7 +253,20 @@ func (s *Server) handleGetPipelineRunLogs(w http.ResponseWriter, r *http.Request
 			return
 		}
 		if attempt > 0 {
-			out.WriteString(readLogTail(s.runs.LogPath(ref.Environment, ref.Name, step, attempt)))
+			logPath := s.runs.LogPath(ref.Environment, ref.Name, step, attempt)
+			var size int64
+			if offset >= 0 {
+				var text string
+				text, size = readLogFrom(logPath, offset)
+				out.WriteString(text)
+			} else {
+				var text string
+				text, size = readLogTail(logPath)
+				out.WriteString(text)
+			}
+			w.Header().Set(api.HeaderLogSize, strconv.FormatInt(size, 10))
+		} else {
+			w.Header().Set(api.HeaderLogSize, "0")
 		}
 	} else {
 		for _, st := range status.Steps {
@@ -245,7 +274,7 @@ func (s *Server) handleGetPipelineRunLogs(w http.ResponseWriter, r *http.Request
 				continue
 			}
 			fmt.Fprintf(&out, "==> step %s attempt %d (%s) <==\n", st.Name, st.Attempts, st.Phase)
-			text := readLogTail(s.runs.LogPath(ref.Environment, ref.Name, st.Name, st.Attempts))
+			text, _ := readLogTail(s.runs.LogPath(ref.Environment, ref.Name, st.Name, st.Attempts))
 			out.WriteString(text)
 			if text != "" && !strings.HasSuffix(text, "\n") {
 				out.WriteString("\n")
@@ -261,24 +290,46 @@ func (s *Server) handleGetPipelineRunLogs(w http.ResponseWriter, r *http.Request
 	_, _ = io.WriteString(w, text)
 }
 
-// readLogTail returns the last maxLogBytes of a log; a missing log (the
-// step has not written one yet, or the run's directory is gone) is empty.
-func readLogTail(path string) string {
+// readLogFrom returns at most maxLogBytes of a log from byte offset on, and
+// the offset after what it returns, which the next read goes on from. A
+// missing log, or an offset at or past its end, gives no text.
+func readLogFrom(path string, offset int64) (string, int64) {
 	f, err := os.Open(path)
 	if err != nil {
-		return ""
+		return "", offset
 	}
 	defer f.Close()
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return "", offset
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxLogBytes))
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", offset
+	}
+	return string(b), offset + int64(len(b))
+}
+
+// readLogTail returns the last maxLogBytes of a log and the offset where
+// the text ends (the log's size when it was read); a missing log (the step
+// has not written one yet, or the run's directory is gone) is empty.
+func readLogTail(path string) (string, int64) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0
+	}
+	defer f.Close()
+	var start int64
 	if info, err := f.Stat(); err == nil && info.Size() > maxLogBytes {
-		if _, err := f.Seek(info.Size()-maxLogBytes, io.SeekStart); err != nil {
-			return ""
+		start = info.Size() - maxLogBytes
+		if _, err := f.Seek(start, io.SeekStart); err != nil {
+			return "", 0
 		}
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxLogBytes))
 	if err != nil && !errors.Is(err, io.EOF) {
-		return ""
+		return "", 0
 	}
-	return string(b)
+	return string(b), start + int64(len(b))
 }
 
 // lastLines returns the last n lines of text.

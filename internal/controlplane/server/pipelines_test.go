@@ -208,8 +208,19 @@ func TestPipelineRun_ManualRun(t *testing.T) {
 			t.Errorf("run %+v", run.Status)
 		}
 		logs := c.must(http.StatusOK, http.MethodGet, objPath("dev", api.KindPipelineRun, "p-1")+"/logs?step=echo", nil)
-		if string(logs.Body) != "epochs=3 mode=fast\n" || !strings.HasPrefix(logs.Header.Get("Content-Type"), "text/plain") {
-			t.Errorf("logs %q (%s)", logs.Body, logs.Header.Get("Content-Type"))
+		if string(logs.Body) != "epochs=3 mode=fast\n" || !strings.HasPrefix(logs.Header.Get("Content-Type"), "text/plain") || logs.Header.Get(api.HeaderLogSize) != "19" {
+			t.Errorf("logs %q (%s, %s %q)", logs.Body, logs.Header.Get("Content-Type"), api.HeaderLogSize, logs.Header.Get(api.HeaderLogSize))
+		}
+		// Reading on from an offset gives what follows it, and where it ends.
+		for offset, want := range map[string]string{"0": "epochs=3 mode=fast\n", "7": "3 mode=fast\n", "19": "", "500": ""} {
+			r := c.must(http.StatusOK, http.MethodGet, objPath("dev", api.KindPipelineRun, "p-1")+"/logs?step=echo&offset="+offset, nil)
+			wantNext := "19"
+			if offset == "500" {
+				wantNext = "500"
+			}
+			if string(r.Body) != want || r.Header.Get(api.HeaderLogSize) != wantNext {
+				t.Errorf("offset %s: %q, next %q; want %q and %s", offset, r.Body, r.Header.Get(api.HeaderLogSize), want, wantNext)
+			}
 		}
 		waitRun(c, "p-2", runFinished)
 		c.waitFor(objPath("dev", api.KindTrainingPipeline, "p"), runTimeout, func(r response) bool {
@@ -248,6 +259,9 @@ func TestPipelineRun_CancelAndLogs(t *testing.T) {
 		{"?tail=-1", "tail"},
 		{"?attempt=1", "attempt"},
 		{"?step=wait&attempt=2", "attempt"},
+		{"?offset=0", "offset"},
+		{"?step=wait&offset=-1", "offset"},
+		{"?step=wait&offset=0&tail=3", "offset"},
 	} {
 		wantError(t, c.do(http.MethodGet, objPath("dev", api.KindPipelineRun, "slow-1")+"/logs"+tc.query, nil), http.StatusBadRequest, api.EINVALID, tc.field)
 	}
