@@ -4,6 +4,7 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"log"
 	"os"
 
@@ -21,9 +22,16 @@ var version = "dev"
 const providerAddress = "registry.terraform.io/mlops-as-code/mlops"
 
 func main() {
-	var debug bool
+	var debug, showVersion bool
 	flag.BoolVar(&debug, "debug", false, "run the provider with support for debuggers like delve")
+	flag.BoolVar(&showVersion, "version", false, "print the provider's version and exit")
 	flag.Parse()
+	if showVersion {
+		// What a release built with -X main.version reports, as mlopsd
+		// version and mlopsctl version do.
+		fmt.Printf("terraform-provider-mlops %s (protocol 6)\n", version)
+		return
+	}
 
 	// Under a debugger the provider's stderr is the developer's terminal,
 	// where the SDK's default logs are wanted.

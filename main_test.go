@@ -145,3 +145,15 @@ func withoutLogVars(env []string) []string {
 	}
 	return out
 }
+
+// The version set at build time is what -version prints.
+func TestVersionFlag(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "provider")
+	if out, err := exec.Command("go", "build", "-ldflags", "-X main.version=9.8.7", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("building the provider: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "-version").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "terraform-provider-mlops 9.8.7 (protocol 6)" {
+		t.Errorf("-version = %q, %v", out, err)
+	}
+}
