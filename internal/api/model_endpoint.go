@@ -161,6 +161,44 @@ type EndpointRollout struct {
 	RollbackAlarms []string `json:"rollback_alarms,omitempty"`
 }
 
+// FirstPercent is the share of the variant's traffic the new version takes
+// in a rollout's first step: canary and linear step_percent, blue/green 0
+// (the new version runs beside the old one), all at once 100.
+func (r EndpointRollout) FirstPercent() int64 {
+	switch r.Strategy {
+	case RolloutCanary, RolloutLinear:
+		return min(r.StepPercent, 100)
+	case RolloutBlueGreen:
+		return 0
+	}
+	return 100
+}
+
+// NextPercent is the share of the step after one at cur: linear adds
+// step_percent, the others go to 100.
+func (r EndpointRollout) NextPercent(cur int64) int64 {
+	if r.Strategy == RolloutLinear {
+		return min(cur+r.StepPercent, 100)
+	}
+	return 100
+}
+
+// Steps are the shares of every step of a rollout, the first to 100.
+func (r EndpointRollout) Steps() []int64 {
+	steps := []int64{r.FirstPercent()}
+	for cur := steps[0]; cur < 100; {
+		next := r.NextPercent(cur)
+		if next <= cur {
+			// A step_percent below 1 (which mlopsd refuses) must not
+			// loop: the step after is the last.
+			next = 100
+		}
+		steps = append(steps, next)
+		cur = next
+	}
+	return steps
+}
+
 // ModelEndpoint is an online serving endpoint in one environment.
 type ModelEndpoint struct {
 	Metadata Metadata            `json:"metadata"`

@@ -143,24 +143,6 @@ func TestPercentSteps(t *testing.T) {
 	}
 }
 
-func TestPlannedSteps(t *testing.T) {
-	for _, tc := range []struct {
-		strategy string
-		step     int64
-		want     string
-	}{
-		{api.RolloutAllAtOnce, 10, "[100]"},
-		{api.RolloutCanary, 25, "[25 100]"},
-		{api.RolloutCanary, 100, "[100]"},
-		{api.RolloutLinear, 30, "[30 60 90 100]"},
-		{api.RolloutBlueGreen, 10, "[0 100]"},
-	} {
-		if got := fmt.Sprint(plannedSteps(tc.strategy, tc.step)); got != tc.want {
-			t.Errorf("plannedSteps(%s, %d) = %s, want %s", tc.strategy, tc.step, got, tc.want)
-		}
-	}
-}
-
 func TestProgressOf(t *testing.T) {
 	t0 := time.Date(2030, 1, 2, 3, 0, 0, 0, time.UTC)
 	ro := &api.EndpointRolloutState{Variant: "primary", ToVersion: "v2", Strategy: api.RolloutLinear,

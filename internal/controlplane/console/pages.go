@@ -548,32 +548,6 @@ type rolloutMarker struct {
 // progressWidth is the width of the rollout progress bar for 100%.
 const progressWidth = 600.0
 
-// plannedSteps are the traffic steps of a strategy, as the endpoint
-// reconciler takes them: canary step_percent then 100, linear
-// step_percent more each step, blue/green 0 (the new version runs beside
-// the old) then 100, all at once 100.
-func plannedSteps(strategy string, stepPercent int64) []int64 {
-	step := min(max(stepPercent, 1), 100)
-	switch strategy {
-	case api.RolloutCanary:
-		if step == 100 {
-			return []int64{100}
-		}
-		return []int64{step, 100}
-	case api.RolloutLinear:
-		var out []int64
-		for p := step; ; p = min(p+step, 100) {
-			out = append(out, p)
-			if p == 100 {
-				return out
-			}
-		}
-	case api.RolloutBlueGreen:
-		return []int64{0, 100}
-	}
-	return []int64{100}
-}
-
 // progressOf lays out the rollout in progress at now: the steps it took,
 // then the steps the endpoint's rollout spec still plans above the
 // current one.
@@ -586,7 +560,10 @@ func progressOf(ro *api.EndpointRolloutState, spec api.EndpointRollout, now time
 	for i, st := range ro.Steps {
 		p.Markers = append(p.Markers, rolloutMarker{X: progressWidth * float64(st.Percent) / 100, Percent: st.Percent, Reached: true, Current: i == len(ro.Steps)-1})
 	}
-	for _, pct := range plannedSteps(ro.Strategy, spec.StepPercent) {
+	// The steps the rollout takes, as the endpoint reconciler takes them:
+	// its strategy, with the spec's step_percent, which it reads at each
+	// step.
+	for _, pct := range (api.EndpointRollout{Strategy: ro.Strategy, StepPercent: spec.StepPercent}).Steps() {
 		if pct > cur.Percent {
 			p.Markers = append(p.Markers, rolloutMarker{X: progressWidth * float64(pct) / 100, Percent: pct})
 			p.Steps++

@@ -329,24 +329,6 @@ func (p *endpointPass) rollBack(ro *api.EndpointRolloutState, alarm, cause strin
 	p.finish(ro, api.RolloutRolledBack, alarm, fmt.Sprintf("%s; rolled back: model version %q is still serving variant %q", cause, ro.FromVersion, ro.Variant))
 }
 
-// firstPercent and nextPercent are the traffic steps of each strategy.
-func firstPercent(r api.EndpointRollout) int64 {
-	switch r.Strategy {
-	case api.RolloutCanary, api.RolloutLinear:
-		return min(r.StepPercent, 100)
-	case api.RolloutBlueGreen:
-		return 0
-	}
-	return 100
-}
-
-func nextPercent(r api.EndpointRollout, cur int64) int64 {
-	if r.Strategy == api.RolloutLinear {
-		return min(cur+r.StepPercent, 100)
-	}
-	return 100
-}
-
 func (p *endpointPass) rollout(ctx context.Context) {
 	ro := p.st.Rollout
 	if ro != nil {
@@ -365,7 +347,7 @@ func (p *endpointPass) rollout(ctx context.Context) {
 			ro = &api.EndpointRolloutState{
 				Variant: v.Name, FromVersion: vs.ModelVersion, ToVersion: v.ModelVersion, Strategy: p.spec.Rollout.Strategy,
 				Generation: p.obj.Meta.Generation, StartedAt: p.now, Command: v.Command, ReplicaResources: v.ReplicaResources,
-				Steps: []api.EndpointRolloutStep{{Percent: firstPercent(p.spec.Rollout), StartedAt: p.now}},
+				Steps: []api.EndpointRolloutStep{{Percent: p.spec.Rollout.FirstPercent(), StartedAt: p.now}},
 			}
 			starting = true
 			break
@@ -450,7 +432,7 @@ func (p *endpointPass) rollout(ctx context.Context) {
 		p.unwant(ro.Variant, from, fromCommand, fromResources)
 		return
 	}
-	next := nextPercent(p.spec.Rollout, cur.Percent)
+	next := p.spec.Rollout.NextPercent(cur.Percent)
 	ro.Steps = append(ro.Steps, api.EndpointRolloutStep{Percent: next, StartedAt: p.now})
 	vs.CanaryPercent = next
 }
