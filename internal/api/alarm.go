@@ -71,6 +71,23 @@ const (
 // AlarmComparisons lists every comparison.
 var AlarmComparisons = []string{ComparisonGreaterThan, ComparisonGreaterThanOrEqualTo, ComparisonLessThan, ComparisonLessThanOrEqualTo}
 
+// Breaches reports whether value v compared with threshold as comparison
+// says holds: the breach the alarm evaluator counts, and the console
+// marks. An unknown comparison never holds.
+func Breaches(comparison string, v, threshold float64) bool {
+	switch comparison {
+	case ComparisonGreaterThan:
+		return v > threshold
+	case ComparisonGreaterThanOrEqualTo:
+		return v >= threshold
+	case ComparisonLessThan:
+		return v < threshold
+	case ComparisonLessThanOrEqualTo:
+		return v <= threshold
+	}
+	return false
+}
+
 // Treatments of a period without enough observations (fewer than
 // MinSamples), as in CloudWatch.
 const (

@@ -686,22 +686,6 @@ const maxFeatureSeries = 8
 // driftStats names the statistic of each drift metric.
 var driftStats = map[string]string{api.AlarmMetricFeatureDriftPSI: "PSI", api.AlarmMetricFeatureDriftKS: "KS"}
 
-// compares reports whether v compared with threshold as comparison says
-// holds, as the evaluator decides a breach.
-func compares(comparison string, v, threshold float64) bool {
-	switch comparison {
-	case api.ComparisonGreaterThan:
-		return v > threshold
-	case api.ComparisonGreaterThanOrEqualTo:
-		return v >= threshold
-	case api.ComparisonLessThan:
-		return v < threshold
-	case api.ComparisonLessThanOrEqualTo:
-		return v <= threshold
-	}
-	return false
-}
-
 // driftChart lays out a drift alarm's datapoints as one line per feature
 // over [from, to], with the threshold; nil for the other metrics.
 func driftChart(a api.Alarm, from, to time.Time, threshold *float64) *featureDrift {
@@ -720,7 +704,7 @@ func driftChart(a api.Alarm, from, to time.Time, threshold *float64) *featureDri
 		if len(dp.FeatureDrift) > 0 {
 			d.At, d.Newest = dp.Start, d.Newest[:0]
 			for f, v := range dp.FeatureDrift {
-				d.Newest = append(d.Newest, featureValue{Feature: f, Value: v, Breaching: threshold != nil && compares(a.Spec.Comparison, v, *threshold)})
+				d.Newest = append(d.Newest, featureValue{Feature: f, Value: v, Breaching: threshold != nil && api.Breaches(a.Spec.Comparison, v, *threshold)})
 			}
 		}
 	}
@@ -736,7 +720,7 @@ func driftChart(a api.Alarm, from, to time.Time, threshold *float64) *featureDri
 		var pts []Point
 		for _, dp := range a.Status.Datapoints {
 			v, ok := dp.FeatureDrift[f]
-			pts = append(pts, Point{T: dp.Start, V: v, Valid: ok, Hot: ok && threshold != nil && compares(a.Spec.Comparison, v, *threshold)})
+			pts = append(pts, Point{T: dp.Start, V: v, Valid: ok, Hot: ok && threshold != nil && api.Breaches(a.Spec.Comparison, v, *threshold)})
 		}
 		series = append(series, SeriesInput{Name: f, Class: "f" + strconv.Itoa(i%maxFeatureSeries), Points: pts})
 	}

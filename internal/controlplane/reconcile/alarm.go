@@ -280,18 +280,7 @@ func breaching(spec api.AlarmSpec, dp api.AlarmDatapoint, threshold float64) boo
 	if dp.Value == nil {
 		return spec.MissingData == api.MissingDataBreaching
 	}
-	v := *dp.Value
-	switch spec.Comparison {
-	case api.ComparisonGreaterThan:
-		return v > threshold
-	case api.ComparisonGreaterThanOrEqualTo:
-		return v >= threshold
-	case api.ComparisonLessThan:
-		return v < threshold
-	case api.ComparisonLessThanOrEqualTo:
-		return v <= threshold
-	}
-	return false
+	return api.Breaches(spec.Comparison, *dp.Value, threshold)
 }
 
 // counted reports whether a period takes part in M of N: one with a value,
