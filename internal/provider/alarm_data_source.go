@@ -233,16 +233,6 @@ func optionalTime(t *time.Time) types.String {
 }
 
 // optionalFloat64 renders a number the API may omit; nil is null.
-// float64MapFromAPI converts a map of numbers; empty is null.
-func float64MapFromAPI(ctx context.Context, m map[string]float64, diags *diag.Diagnostics) types.Map {
-	if len(m) == 0 {
-		return types.MapNull(types.Float64Type)
-	}
-	v, d := types.MapValueFrom(ctx, types.Float64Type, m)
-	diags.Append(d...)
-	return v
-}
-
 func optionalFloat64(f *float64) types.Float64 {
 	if f == nil {
 		return types.Float64Null()

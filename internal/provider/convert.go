@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
@@ -26,10 +27,21 @@ func mapToAPI(ctx context.Context, m types.Map, diags *diag.Diagnostics) map[str
 // mapFromAPI converts a server map; empty becomes null, which is how an
 // omitted attribute reads, so leaving labels out never shows a diff.
 func mapFromAPI(ctx context.Context, m map[string]string, diags *diag.Diagnostics) types.Map {
+	return mapOfFromAPI(ctx, types.StringType, m, diags)
+}
+
+// float64MapFromAPI converts a server map of numbers; empty is null.
+func float64MapFromAPI(ctx context.Context, m map[string]float64, diags *diag.Diagnostics) types.Map {
+	return mapOfFromAPI(ctx, types.Float64Type, m, diags)
+}
+
+// mapOfFromAPI converts a server map whose values are of elem; empty is
+// null.
+func mapOfFromAPI[V any](ctx context.Context, elem attr.Type, m map[string]V, diags *diag.Diagnostics) types.Map {
 	if len(m) == 0 {
-		return types.MapNull(types.StringType)
+		return types.MapNull(elem)
 	}
-	v, d := types.MapValueFrom(ctx, types.StringType, m)
+	v, d := types.MapValueFrom(ctx, elem, m)
 	diags.Append(d...)
 	return v
 }
