@@ -24,14 +24,9 @@ func (a *app) alarmsCommand() *cobra.Command {
 		Long: `history shows an alarm's latest state transitions (mlopsd keeps the last
 50), oldest first, with the value and reason of each; -o json prints them
 as the API returns them (status.history).`,
-		Example: "  mlopsctl alarms history latency-p99 -e prod",
-		Args:    argsN("ALARM"),
-		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
-			if len(args) > 0 {
-				return nil, cobra.ShellCompDirectiveNoFileComp
-			}
-			return a.completeNames(cmd, api.KindAlarm), cobra.ShellCompDirectiveNoFileComp
-		},
+		Example:           "  mlopsctl alarms history latency-p99 -e prod",
+		Args:              argsN("ALARM"),
+		ValidArgsFunction: a.completeOneName(api.KindAlarm),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			env, err := a.env()
 			if err != nil {

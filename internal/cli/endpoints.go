@@ -33,13 +33,8 @@ numbers also works) from --data, from the file after @, or from standard
 input (--data - or no --data). It needs role invoker.`,
 		Example: `  mlopsctl endpoints predict prices -e prod --data '{"inputs": [120]}'
   echo '[120]' | mlopsctl endpoints predict prices -e prod -o json`,
-		Args: argsN("ENDPOINT"),
-		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
-			if len(args) > 0 {
-				return nil, cobra.ShellCompDirectiveNoFileComp
-			}
-			return a.completeNames(cmd, api.KindModelEndpoint), cobra.ShellCompDirectiveNoFileComp
-		},
+		Args:              argsN("ENDPOINT"),
+		ValidArgsFunction: a.completeOneName(api.KindModelEndpoint),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			env, err := a.env()
 			if err != nil {

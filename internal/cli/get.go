@@ -127,6 +127,17 @@ func (a *app) completeKindAndName(cmd *cobra.Command, args []string, _ string) (
 	return a.completeNames(cmd, args[0]), cobra.ShellCompDirectiveNoFileComp
 }
 
+// completeOneName completes the one argument of a command that names an
+// object of kind.
+func (a *app) completeOneName(kind string) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return a.completeNames(cmd, kind), cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
 // completeNames lists the names of kind for completion; nothing on error.
 func (a *app) completeNames(cmd *cobra.Command, kind string) []string {
 	k, _, env, err := a.kindArgs(kind)

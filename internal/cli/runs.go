@@ -42,13 +42,8 @@ in turn, until the run finishes; it then exits 0 when the run succeeded and
 1 when it failed or was cancelled.`,
 		Example: `  mlopsctl runs logs retrain-12 -e prod
   mlopsctl runs logs retrain-12 -e prod --step train -f`,
-		Args: argsN("RUN"),
-		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
-			if len(args) > 0 {
-				return nil, cobra.ShellCompDirectiveNoFileComp
-			}
-			return a.completeNames(cmd, api.KindPipelineRun), cobra.ShellCompDirectiveNoFileComp
-		},
+		Args:              argsN("RUN"),
+		ValidArgsFunction: a.completeOneName(api.KindPipelineRun),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			env, err := a.env()
 			if err != nil {

@@ -32,14 +32,9 @@ approval history; mlopsd records who decided (the token's subject) and
 when. It needs role owner in the environment; a weaker role gets mlopsd's
 403 and exit code 3. The write carries the etag read just before, so a
 concurrent change is refused (409) rather than overwritten.`,
-		Example: "  mlopsctl versions " + verb + " churn-7 -e prod --reason 'offline eval ok, see TICKET-123'",
-		Args:    argsN("VERSION"),
-		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
-			if len(args) > 0 {
-				return nil, cobra.ShellCompDirectiveNoFileComp
-			}
-			return a.completeNames(cmd, api.KindModelVersion), cobra.ShellCompDirectiveNoFileComp
-		},
+		Example:           "  mlopsctl versions " + verb + " churn-7 -e prod --reason 'offline eval ok, see TICKET-123'",
+		Args:              argsN("VERSION"),
+		ValidArgsFunction: a.completeOneName(api.KindModelVersion),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			env, err := a.env()
 			if err != nil {
