@@ -218,7 +218,8 @@ func (a *app) auditQueryCommand() *cobra.Command {
 			}
 			recs := []api.AuditRecord{}
 			if newest > 0 {
-				if recs, err = newestAudit(cmd.Context(), c, q, newest); err != nil {
+				q.Newest = true
+				if recs, err = c.QueryAuditRecords(cmd.Context(), q, newest); err != nil {
 					return err
 				}
 			} else if err := eachAudit(cmd.Context(), c, q, func(rec api.AuditRecord) error { recs = append(recs, rec); return nil }); err != nil {
@@ -249,24 +250,4 @@ func (a *app) optionalEnv() string {
 		return a.environment
 	}
 	return a.getenv("MLOPS_ENVIRONMENT")
-}
-
-// newestAudit reads the newest n records q selects, newest first, page by
-// page backwards from the end of the log.
-func newestAudit(ctx context.Context, c *client.Client, q api.AuditQuery, n int) ([]api.AuditRecord, error) {
-	q.Newest = true
-	recs := []api.AuditRecord{}
-	for len(recs) < n {
-		q.Limit = min(n-len(recs), api.MaxPageSize)
-		page, err := c.QueryAudit(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		recs = append(recs, page.Items...)
-		if page.NextPageToken == "" || len(page.Items) == 0 {
-			break
-		}
-		q.BeforeSeq = page.Items[len(page.Items)-1].Seq
-	}
-	return recs, nil
 }

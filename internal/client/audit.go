@@ -57,6 +57,30 @@ func (c *Client) QueryAudit(ctx context.Context, q api.AuditQuery) (*api.AuditRe
 	return doJSON[api.AuditRecordList](ctx, c, request{method: http.MethodGet, path: "/v1/audit", query: v})
 }
 
+// QueryAuditRecords returns up to n of the records q selects, reading page
+// after page: the oldest first, or the newest first with q.Newest.
+func (c *Client) QueryAuditRecords(ctx context.Context, q api.AuditQuery, n int) ([]api.AuditRecord, error) {
+	recs := []api.AuditRecord{}
+	for len(recs) < n {
+		q.Limit = min(n-len(recs), api.MaxPageSize)
+		page, err := c.QueryAudit(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, page.Items...)
+		if page.NextPageToken == "" || len(page.Items) == 0 {
+			break
+		}
+		last := page.Items[len(page.Items)-1].Seq
+		if q.Newest {
+			q.BeforeSeq = last
+		} else {
+			q.AfterSeq = last
+		}
+	}
+	return recs, nil
+}
+
 // VerifyAudit asks mlopsd to verify the whole audit log's hash chain (admin
 // only), the same check as mlopsd audit verify.
 func (c *Client) VerifyAudit(ctx context.Context) (*api.AuditVerification, error) {

@@ -155,25 +155,14 @@ func (d *auditRecordsDataSource) Read(ctx context.Context, req datasource.ReadRe
 		limit = cfg.Limit.ValueInt64()
 	}
 	q.Newest = cfg.NewestFirst.ValueBool()
-	records := []auditRecordModel{}
-	for int64(len(records)) < limit {
-		q.Limit = int(min(limit-int64(len(records)), api.MaxPageSize))
-		page, err := d.client.QueryAudit(ctx, q)
-		if err != nil {
-			addAPIError(&resp.Diagnostics, "Error reading audit records", fmt.Sprintf("audit records of environment %q", env), err)
-			return
-		}
-		for _, r := range page.Items {
-			records = append(records, auditRecordFromAPI(r))
-		}
-		if page.NextPageToken == "" || len(page.Items) == 0 {
-			break
-		}
-		if q.Newest {
-			q.BeforeSeq = page.Items[len(page.Items)-1].Seq
-		} else {
-			q.AfterSeq = page.Items[len(page.Items)-1].Seq
-		}
+	recs, err := d.client.QueryAuditRecords(ctx, q, int(limit))
+	if err != nil {
+		addAPIError(&resp.Diagnostics, "Error reading audit records", fmt.Sprintf("audit records of environment %q", env), err)
+		return
+	}
+	records := make([]auditRecordModel, 0, len(recs))
+	for _, r := range recs {
+		records = append(records, auditRecordFromAPI(r))
 	}
 	cfg.ID = types.StringValue(env)
 	cfg.Records = records
