@@ -313,23 +313,11 @@ func readLogFrom(path string, offset int64) (string, int64) {
 // the text ends (the log's size when it was read); a missing log (the step
 // has not written one yet, or the run's directory is gone) is empty.
 func readLogTail(path string) (string, int64) {
-	f, err := os.Open(path)
+	info, err := os.Stat(path)
 	if err != nil {
 		return "", 0
 	}
-	defer f.Close()
-	var start int64
-	if info, err := f.Stat(); err == nil && info.Size() > maxLogBytes {
-		start = info.Size() - maxLogBytes
-		if _, err := f.Seek(start, io.SeekStart); err != nil {
-			return "", 0
-		}
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxLogBytes))
-	if err != nil && !errors.Is(err, io.EOF) {
-		return "", 0
-	}
-	return string(b), start + int64(len(b))
+	return readLogFrom(path, max(info.Size()-maxLogBytes, 0))
 }
 
 // lastLines returns the last n lines of text.
