@@ -128,9 +128,9 @@ func TestVersions_Approve(t *testing.T) {
 	admin.createEnv("prod", api.EnvironmentPolicy{})
 	admin.createVersion("prod", "v1", 2)
 	token := func(sa, role string) string {
-		must(admin.c.CreateServiceAccount(admin.ctx, sa, api.ServiceAccountSpec{}))(t)
-		must(admin.c.CreateRoleBinding(admin.ctx, "prod", sa, api.RoleBindingSpec{Subject: sa, Role: role}))(t)
-		return must(admin.c.IssueServiceAccountToken(admin.ctx, sa, 3600))(t).Token
+		mlopsdtest.Must(admin.c.CreateServiceAccount(admin.ctx, sa, api.ServiceAccountSpec{}))(t)
+		mlopsdtest.Must(admin.c.CreateRoleBinding(admin.ctx, "prod", sa, api.RoleBindingSpec{Subject: sa, Role: role}))(t)
+		return mlopsdtest.Must(admin.c.IssueServiceAccountToken(admin.ctx, sa, 3600))(t).Token
 	}
 	viewer := newFixtureFor(t, srv, token("auditor", api.RoleViewer))
 	owner := newFixtureFor(t, srv, token("boss", api.RoleOwner))
@@ -141,7 +141,7 @@ func TestVersions_Approve(t *testing.T) {
 		if !strings.Contains(r.stderr, "403") || !strings.Contains(r.stderr, "owner") {
 			t.Errorf("stderr %q; want mlopsd's 403 naming role owner", r.stderr)
 		}
-		if mv := must(admin.c.GetModelVersion(admin.ctx, "prod", "v1"))(t); mv.Spec.Approval.Status != api.ApprovalPending {
+		if mv := mlopsdtest.Must(admin.c.GetModelVersion(admin.ctx, "prod", "v1"))(t); mv.Spec.Approval.Status != api.ApprovalPending {
 			t.Errorf("approval = %+v after a refused approve", mv.Spec.Approval)
 		}
 	})
@@ -155,7 +155,7 @@ func TestVersions_Approve(t *testing.T) {
 		if !strings.Contains(out, "approved by service-account:boss (eval ok)") {
 			t.Errorf("stdout %q", out)
 		}
-		mv := must(admin.c.GetModelVersion(admin.ctx, "prod", "v1"))(t)
+		mv := mlopsdtest.Must(admin.c.GetModelVersion(admin.ctx, "prod", "v1"))(t)
 		h := mv.Spec.ApprovalHistory
 		if mv.Spec.Approval.Status != api.ApprovalApproved || len(h) == 0 || h[len(h)-1].Approver != "service-account:boss" || h[len(h)-1].Reason != "eval ok" {
 			t.Errorf("approval %+v, history %+v", mv.Spec.Approval, h)
@@ -184,7 +184,7 @@ func TestEndpoints_Predict(t *testing.T) {
 	f := newFixture(t)
 	f.createEnv("dev", api.EnvironmentPolicy{})
 	f.createVersion("dev", "v1", 2)
-	must(f.c.CreateModelEndpoint(f.ctx, "dev", "ep", api.ModelEndpointSpec{
+	mlopsdtest.Must(f.c.CreateModelEndpoint(f.ctx, "dev", "ep", api.ModelEndpointSpec{
 		Variants: []api.EndpointVariant{{Name: "primary", ModelVersion: "v1", ComputePool: "cpu", Replicas: 1, TrafficPercent: 100}},
 		Rollout:  api.EndpointRollout{Strategy: api.RolloutAllAtOnce, StepPercent: 10},
 	}))(t)
@@ -241,20 +241,20 @@ func TestAlarms_History(t *testing.T) {
 func TestRuns_Logs(t *testing.T) {
 	f := newFixture(t)
 	f.createEnv("dev", api.EnvironmentPolicy{})
-	must(f.c.CreateTrainingPipeline(f.ctx, "dev", "train", api.TrainingPipelineSpec{ComputePool: "cpu", Model: "m", Steps: []api.PipelineStep{
+	mlopsdtest.Must(f.c.CreateTrainingPipeline(f.ctx, "dev", "train", api.TrainingPipelineSpec{ComputePool: "cpu", Model: "m", Steps: []api.PipelineStep{
 		{Name: "prep", Command: []string{"sh", "-c", "echo prep-out"}},
 		{Name: "fit", Command: []string{"sh", "-c", "echo fit-begin; sleep 1; echo fit-end"}, DependsOn: []string{"prep"}},
 	}}))(t)
-	must(f.c.CreateTrainingPipeline(f.ctx, "dev", "broken", api.TrainingPipelineSpec{ComputePool: "cpu", Model: "m", Steps: []api.PipelineStep{
+	mlopsdtest.Must(f.c.CreateTrainingPipeline(f.ctx, "dev", "broken", api.TrainingPipelineSpec{ComputePool: "cpu", Model: "m", Steps: []api.PipelineStep{
 		{Name: "fit", Command: []string{"sh", "-c", "echo oops; exit 3"}},
 	}}))(t)
 
 	t.Run("FollowUntilSucceeded", func(t *testing.T) {
 		f.t = t
-		run := must(f.c.StartPipelineRun(f.ctx, "dev", "train", nil))(t)
+		run := mlopsdtest.Must(f.c.StartPipelineRun(f.ctx, "dev", "train", nil))(t)
 		out := f.ok("runs", "logs", run.Metadata.Name, "-e", "dev", "-f", "--interval", "50ms")
 		// -f returned: the run must be over, and every line there, in order.
-		got := must(f.c.GetPipelineRun(f.ctx, "dev", run.Metadata.Name))(t)
+		got := mlopsdtest.Must(f.c.GetPipelineRun(f.ctx, "dev", run.Metadata.Name))(t)
 		if got.Status.Phase != api.PhaseSucceeded {
 			t.Fatalf("logs -f returned while the run is %s", got.Status.Phase)
 		}
@@ -287,7 +287,7 @@ func TestRuns_Logs(t *testing.T) {
 	})
 	t.Run("FollowUntilFailed", func(t *testing.T) {
 		f.t = t
-		run := must(f.c.StartPipelineRun(f.ctx, "dev", "broken", nil))(t)
+		run := mlopsdtest.Must(f.c.StartPipelineRun(f.ctx, "dev", "broken", nil))(t)
 		r := f.want(ExitNo, "runs", "logs", run.Metadata.Name, "-e", "dev", "-f", "--interval", "50ms")
 		if !strings.Contains(r.stdout, "oops") || !strings.Contains(r.stderr, "failed") {
 			t.Errorf("stdout %q, stderr %q", r.stdout, r.stderr)
@@ -297,10 +297,10 @@ func TestRuns_Logs(t *testing.T) {
 		// A log longer than one read of mlopsd (8 MiB) arrives whole and
 		// once: -f reads on from offsets instead of re-reading the tail.
 		f.t = t
-		must(f.c.CreateTrainingPipeline(f.ctx, "dev", "chatty", api.TrainingPipelineSpec{ComputePool: "cpu", Model: "m", Steps: []api.PipelineStep{
+		mlopsdtest.Must(f.c.CreateTrainingPipeline(f.ctx, "dev", "chatty", api.TrainingPipelineSpec{ComputePool: "cpu", Model: "m", Steps: []api.PipelineStep{
 			{Name: "talk", Command: []string{"sh", "-c", "echo first; head -c 9437184 /dev/zero | tr '\\0' a; echo; sleep 1; echo last"}},
 		}}))(t)
-		run := must(f.c.StartPipelineRun(f.ctx, "dev", "chatty", nil))(t)
+		run := mlopsdtest.Must(f.c.StartPipelineRun(f.ctx, "dev", "chatty", nil))(t)
 		out := f.ok("runs", "logs", run.Metadata.Name, "-e", "dev", "--step", "talk", "-f", "--interval", "50ms")
 		if want := len("first\n") + 9437184 + len("\nlast\n"); len(out) != want || !strings.HasPrefix(out, "first\naaa") || !strings.HasSuffix(out, "aaa\nlast\n") {
 			t.Errorf("logs -f printed %d bytes (%.20q ... %q), want %d", len(out), out, out[max(0, len(out)-20):], want)
@@ -318,7 +318,7 @@ func TestAudit(t *testing.T) {
 	f.createEnv("prod", api.EnvironmentPolicy{})
 	f.createVersion("dev", "v1", 2)
 
-	all := must(f.c.QueryAudit(f.ctx, api.AuditQuery{Limit: api.MaxPageSize}))(t).Items
+	all := mlopsdtest.Must(f.c.QueryAudit(f.ctx, api.AuditQuery{Limit: api.MaxPageSize}))(t).Items
 	t.Run("Export", func(t *testing.T) {
 		f.t = t
 		sc := bufio.NewScanner(strings.NewReader(f.ok("audit", "export")))

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/mlopsdtest"
 )
 
 // TestDiff compares two environments that start equal and are then made
@@ -20,8 +21,8 @@ func TestDiff(t *testing.T) {
 		f.createEnv(env, api.EnvironmentPolicy{RequiredAlarms: []string{api.AlarmMetricLatency}})
 		// The same artifact in both, registered under different paths.
 		f.createVersion(env, "v1", 2)
-		must(f.c.CreateModelAlias(f.ctx, env, "champion", api.ModelAliasSpec{Model: "m", Version: "v1"}))(t)
-		must(f.c.CreateModelEndpoint(f.ctx, env, "ep", endpoint))(t)
+		mlopsdtest.Must(f.c.CreateModelAlias(f.ctx, env, "champion", api.ModelAliasSpec{Model: "m", Version: "v1"}))(t)
+		mlopsdtest.Must(f.c.CreateModelEndpoint(f.ctx, env, "ep", endpoint))(t)
 	}
 
 	t.Run("Equal", func(t *testing.T) {
@@ -38,21 +39,21 @@ func TestDiff(t *testing.T) {
 	// dev moves ahead: a GPU cap, a new version v2, v1 approved, the
 	// champion on v2, and a canary rollout.
 	gpus := int64(8)
-	envDev := must(f.c.GetEnvironment(f.ctx, "dev"))(t)
+	envDev := mlopsdtest.Must(f.c.GetEnvironment(f.ctx, "dev"))(t)
 	envDev.Spec.Policy.MaxGPUs = &gpus
-	must(f.c.UpdateEnvironment(f.ctx, "dev", envDev.Spec, envDev.Metadata.ETag))(t)
+	mlopsdtest.Must(f.c.UpdateEnvironment(f.ctx, "dev", envDev.Spec, envDev.Metadata.ETag))(t)
 	f.createVersion("dev", "v2", 3)
-	mv := must(f.c.GetModelVersion(f.ctx, "dev", "v1"))(t)
+	mv := mlopsdtest.Must(f.c.GetModelVersion(f.ctx, "dev", "v1"))(t)
 	mv.Spec.Approval = api.ApprovalRequest{Status: api.ApprovalApproved, Reason: "ok"}
-	must(f.c.UpdateModelVersion(f.ctx, "dev", "v1", mv.Spec, mv.Metadata.ETag))(t)
-	al := must(f.c.GetModelAlias(f.ctx, "dev", "champion"))(t)
+	mlopsdtest.Must(f.c.UpdateModelVersion(f.ctx, "dev", "v1", mv.Spec, mv.Metadata.ETag))(t)
+	al := mlopsdtest.Must(f.c.GetModelAlias(f.ctx, "dev", "champion"))(t)
 	al.Spec.Version = "v2"
-	must(f.c.UpdateModelAlias(f.ctx, "dev", "champion", al.Spec, al.Metadata.ETag))(t)
-	ep := must(f.c.GetModelEndpoint(f.ctx, "dev", "ep"))(t)
+	mlopsdtest.Must(f.c.UpdateModelAlias(f.ctx, "dev", "champion", al.Spec, al.Metadata.ETag))(t)
+	ep := mlopsdtest.Must(f.c.GetModelEndpoint(f.ctx, "dev", "ep"))(t)
 	ep.Spec.Rollout = api.EndpointRollout{Strategy: api.RolloutCanary, StepPercent: 20, BakeTimeSeconds: 60}
-	must(f.c.UpdateModelEndpoint(f.ctx, "dev", "ep", ep.Spec, ep.Metadata.ETag))(t)
+	mlopsdtest.Must(f.c.UpdateModelEndpoint(f.ctx, "dev", "ep", ep.Spec, ep.Metadata.ETag))(t)
 	// prod has an alias dev lacks.
-	must(f.c.CreateModelAlias(f.ctx, "prod", "challenger", api.ModelAliasSpec{Model: "m", Version: "v1"}))(t)
+	mlopsdtest.Must(f.c.CreateModelAlias(f.ctx, "prod", "challenger", api.ModelAliasSpec{Model: "m", Version: "v1"}))(t)
 
 	t.Run("Different", func(t *testing.T) {
 		f.t = t

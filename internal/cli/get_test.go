@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/mlopsdtest"
 )
 
 func TestKindTable_CoversAPI(t *testing.T) {
@@ -62,26 +63,26 @@ func (f *fixture) createEveryKind() map[string]string {
 	t.Helper()
 	f.createEnv("dev", api.EnvironmentPolicy{})
 	f.createVersion("dev", "v1", 2)
-	must(f.c.CreateFeatureStore(f.ctx, "dev", "fs", api.FeatureStoreSpec{OfflineStoreURI: "file://" + filepath.Join(f.dir, "offline"), OnlineStore: api.OnlineStoreEmbedded}))(t)
-	must(f.c.CreateFeatureGroup(f.ctx, "dev", "fg", api.FeatureGroupSpec{FeatureStore: "fs",
+	mlopsdtest.Must(f.c.CreateFeatureStore(f.ctx, "dev", "fs", api.FeatureStoreSpec{OfflineStoreURI: "file://" + filepath.Join(f.dir, "offline"), OnlineStore: api.OnlineStoreEmbedded}))(t)
+	mlopsdtest.Must(f.c.CreateFeatureGroup(f.ctx, "dev", "fg", api.FeatureGroupSpec{FeatureStore: "fs",
 		Entities: []api.Entity{{Name: "user_id", ValueType: api.ValueTypeString}},
 		Features: []api.Feature{{Name: "age", ValueType: api.ValueTypeInt64}}, Online: true, Offline: true, TTLSeconds: 3600}))(t)
-	must(f.c.CreateModelAlias(f.ctx, "dev", "champion", api.ModelAliasSpec{Model: "m", Version: "v1"}))(t)
-	must(f.c.CreateTrainingPipeline(f.ctx, "dev", "train", api.TrainingPipelineSpec{ComputePool: "cpu", Model: "m",
+	mlopsdtest.Must(f.c.CreateModelAlias(f.ctx, "dev", "champion", api.ModelAliasSpec{Model: "m", Version: "v1"}))(t)
+	mlopsdtest.Must(f.c.CreateTrainingPipeline(f.ctx, "dev", "train", api.TrainingPipelineSpec{ComputePool: "cpu", Model: "m",
 		Steps: []api.PipelineStep{{Name: "s", Command: []string{"true"}}}}))(t)
-	run := must(f.c.StartPipelineRun(f.ctx, "dev", "train", nil))(t)
-	must(f.c.CreateServiceAccount(f.ctx, "bot", api.ServiceAccountSpec{Description: "ci"}))(t)
-	must(f.c.CreateRoleBinding(f.ctx, "dev", "bot-viewer", api.RoleBindingSpec{Subject: "bot", Role: api.RoleViewer}))(t)
-	must(f.c.CreateModelEndpoint(f.ctx, "dev", "ep", api.ModelEndpointSpec{
+	run := mlopsdtest.Must(f.c.StartPipelineRun(f.ctx, "dev", "train", nil))(t)
+	mlopsdtest.Must(f.c.CreateServiceAccount(f.ctx, "bot", api.ServiceAccountSpec{Description: "ci"}))(t)
+	mlopsdtest.Must(f.c.CreateRoleBinding(f.ctx, "dev", "bot-viewer", api.RoleBindingSpec{Subject: "bot", Role: api.RoleViewer}))(t)
+	mlopsdtest.Must(f.c.CreateModelEndpoint(f.ctx, "dev", "ep", api.ModelEndpointSpec{
 		Variants: []api.EndpointVariant{{Name: "primary", ModelVersion: "v1", ComputePool: "cpu", Replicas: 1, TrafficPercent: 100}},
 		Rollout:  api.EndpointRollout{Strategy: api.RolloutAllAtOnce, StepPercent: 10},
 	}))(t)
-	must(f.c.CreateNotificationChannel(f.ctx, "dev", "hook", api.NotificationChannelSpec{Type: api.ChannelWebhook, URL: "http://127.0.0.1:9/hook"}))(t)
-	must(f.c.CreateAlarm(f.ctx, "dev", "slow", api.AlarmSpec{Metric: api.AlarmMetricLatency, Statistic: api.StatisticP99, Endpoint: "ep",
+	mlopsdtest.Must(f.c.CreateNotificationChannel(f.ctx, "dev", "hook", api.NotificationChannelSpec{Type: api.ChannelWebhook, URL: "http://127.0.0.1:9/hook"}))(t)
+	mlopsdtest.Must(f.c.CreateAlarm(f.ctx, "dev", "slow", api.AlarmSpec{Metric: api.AlarmMetricLatency, Statistic: api.StatisticP99, Endpoint: "ep",
 		Comparison: api.ComparisonGreaterThan, Threshold: "100", PeriodSeconds: 60, EvaluationPeriods: 1, DatapointsToAlarm: 1, MissingData: api.MissingDataMissing}))(t)
-	must(f.c.CreateBatchInferenceJob(f.ctx, "dev", "score", api.BatchInferenceJobSpec{ModelVersion: "v1", ComputePool: "cpu",
+	mlopsdtest.Must(f.c.CreateBatchInferenceJob(f.ctx, "dev", "score", api.BatchInferenceJobSpec{ModelVersion: "v1", ComputePool: "cpu",
 		InputURI: "file://" + filepath.Join(f.dir, "in.csv"), InputFormat: api.BatchFormatCSV, OutputURI: "file://" + filepath.Join(f.dir, "out")}))(t)
-	batch := must(f.c.StartBatchInferenceRun(f.ctx, "dev", "score"))(t)
+	batch := mlopsdtest.Must(f.c.StartBatchInferenceRun(f.ctx, "dev", "score"))(t)
 	return map[string]string{
 		api.KindEnvironment: "dev", api.KindComputePool: "cpu", api.KindFeatureStore: "fs", api.KindFeatureGroup: "fg",
 		api.KindModel: "m", api.KindModelVersion: "v1", api.KindModelAlias: "champion", api.KindTrainingPipeline: "train",
@@ -117,7 +118,7 @@ func TestGetList_EveryKind(t *testing.T) {
 			if err := json.Unmarshal([]byte(out), &meta); err != nil || meta.Metadata.Name != name || meta.Metadata.UID == "" {
 				t.Errorf("get -o json: metadata %+v (%v)", meta.Metadata, err)
 			}
-			raw := must(f.c.GetJSON(f.ctx, kind, "dev", name))(t)
+			raw := mlopsdtest.Must(f.c.GetJSON(f.ctx, kind, "dev", name))(t)
 			var want api.Metadata
 			_ = json.Unmarshal(raw, &struct {
 				Metadata *api.Metadata `json:"metadata"`

@@ -101,17 +101,6 @@ func (f *fixture) want(code int, args ...string) result {
 	return r
 }
 
-// must(call())(t) returns call's value, failing the test on its error.
-func must[T any](v T, err error) func(testing.TB) T {
-	return func(tb testing.TB) T {
-		tb.Helper()
-		if err != nil {
-			tb.Fatal(err)
-		}
-		return v
-	}
-}
-
 // writeModel writes an mlops-linear model and returns its URI and sha256.
 func writeModel(t *testing.T, slope float64) (uri, sum string) {
 	t.Helper()
@@ -128,16 +117,16 @@ func writeModel(t *testing.T, slope float64) (uri, sum string) {
 // model m, as most tests need.
 func (f *fixture) createEnv(name string, policy api.EnvironmentPolicy) {
 	f.t.Helper()
-	must(f.c.CreateEnvironment(f.ctx, name, api.EnvironmentSpec{Policy: policy}))(f.t)
-	must(f.c.CreateComputePool(f.ctx, name, "cpu", api.ComputePoolSpec{Driver: api.DriverLocal, MaxNodes: 2}))(f.t)
-	must(f.c.CreateModel(f.ctx, name, "m", api.ModelSpec{TaskType: api.TaskRegression}))(f.t)
+	mlopsdtest.Must(f.c.CreateEnvironment(f.ctx, name, api.EnvironmentSpec{Policy: policy}))(f.t)
+	mlopsdtest.Must(f.c.CreateComputePool(f.ctx, name, "cpu", api.ComputePoolSpec{Driver: api.DriverLocal, MaxNodes: 2}))(f.t)
+	mlopsdtest.Must(f.c.CreateModel(f.ctx, name, "m", api.ModelSpec{TaskType: api.TaskRegression}))(f.t)
 }
 
 // createVersion registers model version name of model m, pending approval.
 func (f *fixture) createVersion(env, name string, slope float64) {
 	f.t.Helper()
 	uri, sum := writeModel(f.t, slope)
-	must(f.c.CreateModelVersion(f.ctx, env, name, api.ModelVersionSpec{
+	mlopsdtest.Must(f.c.CreateModelVersion(f.ctx, env, name, api.ModelVersionSpec{
 		Model: "m", ArtifactURI: uri, ArtifactSHA256: sum, Framework: api.FrameworkMLOpsLinear,
 		Inputs:   []api.ModelSignatureField{{Name: "x", ValueType: api.ValueTypeFloat64}},
 		Approval: api.ApprovalRequest{Status: api.ApprovalPending},

@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/mlopsdtest"
 )
 
 // chromium finds a Chromium (or Chrome) to drive. Without one the browser
@@ -290,7 +291,7 @@ func testBrowser(t *testing.T, f *fixture) {
 		if status != 403 {
 			t.Errorf("forged approval POST = %d, want 403", status)
 		}
-		v := must(f.admin.GetModelVersion(context.Background(), "dev", "v1"))(t)
+		v := mlopsdtest.Must(f.admin.GetModelVersion(context.Background(), "dev", "v1"))(t)
 		if v.Spec.Approval.Status != api.ApprovalPending {
 			t.Fatalf("the forged POST changed the approval: %+v", v.Spec.Approval)
 		}
@@ -307,7 +308,7 @@ func testBrowser(t *testing.T, f *fixture) {
 		)
 		wantText(t, u.text(t, "#approval-state"), "approved")
 		wantText(t, u.text(t, "#approval-history"), "approved", "service-account:owner-sa", "offline metrics beat the champion")
-		v := must(f.admin.GetModelVersion(context.Background(), "dev", "v1"))(t)
+		v := mlopsdtest.Must(f.admin.GetModelVersion(context.Background(), "dev", "v1"))(t)
 		if v.Spec.Approval.Status != api.ApprovalApproved {
 			t.Fatalf("approval after the form = %+v", v.Spec.Approval)
 		}

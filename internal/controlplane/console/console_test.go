@@ -203,7 +203,7 @@ func testHTTP(t *testing.T, f *fixture) {
 		if p.status != http.StatusSeeOther || p.header.Get("Location") != "/ui/env/dev/pipeline-runs/train-1?done=cancelled" {
 			t.Fatalf("cancel = %d %s\n%s", p.status, p.header.Get("Location"), p.body)
 		}
-		run := must(f.admin.GetPipelineRun(context.Background(), "dev", "train-1"))(t)
+		run := mlopsdtest.Must(f.admin.GetPipelineRun(context.Background(), "dev", "train-1"))(t)
 		if run.Status.Phase != api.PhaseSucceeded || run.Spec.Cancel {
 			t.Fatalf("a finished run changed: %s, cancel %v", run.Status.Phase, run.Spec.Cancel)
 		}
@@ -223,7 +223,7 @@ func testHTTP(t *testing.T, f *fixture) {
 		}
 		forged := b.do(http.MethodPost, "/ui/env/dev/model-versions/v1/approval", url.Values{"csrf": {csrf(t, p)}, "decision": {"approved"}, "reason": {"forged"}})
 		wantPage(t, forged, http.StatusForbidden, "has role viewer")
-		v := must(f.admin.GetModelVersion(context.Background(), "dev", "v1"))(t)
+		v := mlopsdtest.Must(f.admin.GetModelVersion(context.Background(), "dev", "v1"))(t)
 		if v.Spec.Approval.Status != api.ApprovalPending {
 			t.Fatalf("a viewer's forged POST changed the approval: %+v", v.Spec.Approval)
 		}

@@ -44,17 +44,6 @@ func newClient(tb testing.TB, url, token string) *client.Client {
 	return c
 }
 
-// must(f())(t) is f's value, or fails the test with f's error.
-func must[T any](v T, err error) func(testing.TB) T {
-	return func(tb testing.TB) T {
-		tb.Helper()
-		if err != nil {
-			tb.Fatal(err)
-		}
-		return v
-	}
-}
-
 func startFixture(t *testing.T) *fixture {
 	t.Helper()
 	srv := mlopsdtest.Start(t, mlopsdtest.WithAuth(adminToken))
@@ -63,28 +52,28 @@ func startFixture(t *testing.T) *fixture {
 	c := newClient(t, srv.URL, adminToken)
 	f := &fixture{srv: srv, admin: c, tokens: map[string]string{}}
 	maxGPUs := int64(8)
-	must(c.CreateEnvironment(ctx, "dev", api.EnvironmentSpec{
+	mlopsdtest.Must(c.CreateEnvironment(ctx, "dev", api.EnvironmentSpec{
 		Description: "development " + xss, Labels: map[string]string{"team": xss},
 		Policy: api.EnvironmentPolicy{MaxGPUs: &maxGPUs, AllowedAcceleratorTypes: []string{"nvidia-a100"}},
 	}))(t)
 	for _, role := range []string{api.RoleViewer, api.RoleOwner} {
-		must(c.CreateServiceAccount(ctx, role+"-sa", api.ServiceAccountSpec{Description: "console test " + role}))(t)
-		must(c.CreateRoleBinding(ctx, "dev", role+"-binding", api.RoleBindingSpec{Subject: role + "-sa", Role: role}))(t)
-		f.tokens[role] = must(c.IssueServiceAccountToken(ctx, role+"-sa", 3600))(t).Token
+		mlopsdtest.Must(c.CreateServiceAccount(ctx, role+"-sa", api.ServiceAccountSpec{Description: "console test " + role}))(t)
+		mlopsdtest.Must(c.CreateRoleBinding(ctx, "dev", role+"-binding", api.RoleBindingSpec{Subject: role + "-sa", Role: role}))(t)
+		f.tokens[role] = mlopsdtest.Must(c.IssueServiceAccountToken(ctx, role+"-sa", 3600))(t).Token
 	}
-	pool := must(c.CreateComputePool(ctx, "dev", "cpu", api.ComputePoolSpec{MaxNodes: 2}))(t)
-	must(c.WaitComputePoolSettled(ctx, "dev", "cpu", pool.Metadata.Generation))(t)
-	must(c.CreateFeatureStore(ctx, "dev", "fs", api.FeatureStoreSpec{OfflineStoreURI: "file:///tmp/features"}))(t)
-	must(c.CreateFeatureGroup(ctx, "dev", "users", api.FeatureGroupSpec{
+	pool := mlopsdtest.Must(c.CreateComputePool(ctx, "dev", "cpu", api.ComputePoolSpec{MaxNodes: 2}))(t)
+	mlopsdtest.Must(c.WaitComputePoolSettled(ctx, "dev", "cpu", pool.Metadata.Generation))(t)
+	mlopsdtest.Must(c.CreateFeatureStore(ctx, "dev", "fs", api.FeatureStoreSpec{OfflineStoreURI: "file:///tmp/features"}))(t)
+	mlopsdtest.Must(c.CreateFeatureGroup(ctx, "dev", "users", api.FeatureGroupSpec{
 		FeatureStore: "fs", Description: "user features " + xss, Labels: map[string]string{"owner": xss},
 		Entities: []api.Entity{{Name: "user_id", ValueType: api.ValueTypeString}},
 		Features: []api.Feature{{Name: "age", ValueType: api.ValueTypeInt64, Description: "years"}, {Name: "spend", ValueType: api.ValueTypeFloat64}},
 		Online:   true, Offline: true, TTLSeconds: 3600,
 	}))(t)
-	must(c.CreateModel(ctx, "dev", "churn", api.ModelSpec{Description: "churn model", TaskType: "regression"}))(t)
+	mlopsdtest.Must(c.CreateModel(ctx, "dev", "churn", api.ModelSpec{Description: "churn model", TaskType: "regression"}))(t)
 
 	// A two-step pipeline whose last step leaves a model and its metrics.
-	pl := must(c.CreateTrainingPipeline(ctx, "dev", "train", api.TrainingPipelineSpec{
+	pl := mlopsdtest.Must(c.CreateTrainingPipeline(ctx, "dev", "train", api.TrainingPipelineSpec{
 		Description: "nightly training " + xss, ComputePool: "cpu", Model: "churn",
 		Parameters: []api.PipelineParameter{{Name: "epochs", Type: api.ParamInt, Default: "3"}},
 		Steps: []api.PipelineStep{
@@ -93,9 +82,9 @@ func startFixture(t *testing.T) *fixture {
 				`echo training; echo '{"slope": 2, "intercept": 1}' > "$MLOPS_OUTPUT_DIR/model.json"; echo '{"rmse": 0.25, "auc": 0.88}' > "$MLOPS_OUTPUT_DIR/metrics.json"`}},
 		},
 	}))(t)
-	must(c.WaitTrainingPipelineSettled(ctx, "dev", "train", pl.Metadata.Generation))(t)
-	run := must(c.StartPipelineRun(ctx, "dev", "train", nil))(t)
-	run = must(c.WaitPipelineRunSettled(ctx, "dev", run.Metadata.Name, run.Metadata.Generation))(t)
+	mlopsdtest.Must(c.WaitTrainingPipelineSettled(ctx, "dev", "train", pl.Metadata.Generation))(t)
+	run := mlopsdtest.Must(c.StartPipelineRun(ctx, "dev", "train", nil))(t)
+	run = mlopsdtest.Must(c.WaitPipelineRunSettled(ctx, "dev", run.Metadata.Name, run.Metadata.Generation))(t)
 	if run.Status.Phase != api.PhaseSucceeded {
 		t.Fatalf("run %s: %s: %s", run.Metadata.Name, run.Status.Phase, run.Status.Message)
 	}
@@ -107,15 +96,15 @@ func startFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(content)
-	must(c.CreateModelVersion(ctx, "dev", "v1", api.ModelVersionSpec{
+	mlopsdtest.Must(c.CreateModelVersion(ctx, "dev", "v1", api.ModelVersionSpec{
 		Model: "churn", Description: "candidate " + xss, ArtifactURI: "file://" + path, ArtifactSHA256: hex.EncodeToString(sum[:]),
 		Framework: api.FrameworkMLOpsLinear, Metrics: map[string]string{"rmse": "0.21", "auc": "0.91"},
 		Lineage: api.ModelLineage{PipelineRun: run.Metadata.Name, DatasetURI: "file:///data/churn.csv",
 			DatasetSHA256: hex.EncodeToString(sum[:]), CodeRef: "git:abc123"},
 		Approval: api.ApprovalRequest{Status: api.ApprovalPending},
 	}))(t)
-	must(c.CreateModelAlias(ctx, "dev", "champion", api.ModelAliasSpec{Model: "churn", Version: "v1"}))(t)
-	ep := must(c.CreateModelEndpoint(ctx, "dev", "api", api.ModelEndpointSpec{
+	mlopsdtest.Must(c.CreateModelAlias(ctx, "dev", "champion", api.ModelAliasSpec{Model: "churn", Version: "v1"}))(t)
+	ep := mlopsdtest.Must(c.CreateModelEndpoint(ctx, "dev", "api", api.ModelEndpointSpec{
 		Variants: []api.EndpointVariant{{Name: "primary", ModelVersion: "v1", ComputePool: "cpu", Replicas: 1, TrafficPercent: 100}},
 		Rollout:  api.EndpointRollout{Strategy: api.RolloutAllAtOnce, StepPercent: 10},
 	}))(t)
@@ -123,7 +112,7 @@ func startFixture(t *testing.T) *fixture {
 		t.Fatalf("endpoint: %+v, %v", ep, err)
 	}
 	for i := range 30 {
-		must(c.Predict(ctx, "dev", "api", []float64{float64(i)}))(t)
+		mlopsdtest.Must(c.Predict(ctx, "dev", "api", []float64{float64(i)}))(t)
 	}
 
 	// An alarm on a pushed metric that breaches its threshold.
@@ -134,13 +123,13 @@ func startFixture(t *testing.T) *fixture {
 	for s := -60; s <= 240; s++ {
 		dps = append(dps, api.CustomDatapoint{Name: "queue_depth", Value: float64(8 + (s+60)%5), Timestamp: now.Add(time.Duration(s) * time.Second)})
 	}
-	must(c.PushMetrics(ctx, "dev", dps))(t)
-	alarm := must(c.CreateAlarm(ctx, "dev", "backlog", api.AlarmSpec{
+	mlopsdtest.Must(c.PushMetrics(ctx, "dev", dps))(t)
+	alarm := mlopsdtest.Must(c.CreateAlarm(ctx, "dev", "backlog", api.AlarmSpec{
 		Description: "queue backlog " + xss, Metric: api.AlarmMetricCustom, MetricName: "queue_depth", Statistic: api.StatisticAverage,
 		Comparison: api.ComparisonGreaterThan, Threshold: "5", PeriodSeconds: 10, EvaluationPeriods: 3, MissingData: api.MissingDataIgnore,
 	}))(t)
 	for {
-		a := must(c.WaitAlarmSettled(ctx, "dev", "backlog", alarm.Metadata.Generation))(t)
+		a := mlopsdtest.Must(c.WaitAlarmSettled(ctx, "dev", "backlog", alarm.Metadata.Generation))(t)
 		if a.Status.State == api.AlarmStateAlarm {
 			break
 		}
@@ -156,7 +145,7 @@ func startFixture(t *testing.T) *fixture {
 	// The gateway's metrics reach the store at the next flush.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		m := must(c.GetEndpointMetrics(ctx, "dev", "api", client.EndpointMetricsOptions{Since: now.Add(-time.Minute), Until: now.Add(time.Minute), StepSeconds: 120}))(t)
+		m := mlopsdtest.Must(c.GetEndpointMetrics(ctx, "dev", "api", client.EndpointMetricsOptions{Since: now.Add(-time.Minute), Until: now.Add(time.Minute), StepSeconds: 120}))(t)
 		if len(m.Points) > 0 && m.Points[0].Count >= 30 {
 			break
 		}
@@ -191,7 +180,7 @@ func (f *fixture) rollingEndpoint(ctx context.Context, t *testing.T) {
 	for v := 1; v <= 100; v++ {
 		values = append(values, float64(v))
 	}
-	b := must(json.Marshal(api.FeatureBaseline{Features: []api.BaselineFeature{{Name: "tenure", Values: values}, {Name: "spend", Values: values}}}))(t)
+	b := mlopsdtest.Must(json.Marshal(api.FeatureBaseline{Features: []api.BaselineFeature{{Name: "tenure", Values: values}, {Name: "spend", Values: values}}}))(t)
 	baselineURI, baselineSHA := writeFile(t, "baseline.json", b)
 	for _, v := range []struct {
 		name, model string
@@ -202,13 +191,13 @@ func (f *fixture) rollingEndpoint(ctx context.Context, t *testing.T) {
 		if v.name == "v2" {
 			spec.BaselineURI, spec.BaselineSHA256 = baselineURI, baselineSHA
 		}
-		must(c.CreateModelVersion(ctx, "dev", v.name, spec))(t)
+		mlopsdtest.Must(c.CreateModelVersion(ctx, "dev", v.name, spec))(t)
 	}
 	spec := api.ModelEndpointSpec{
 		Variants: []api.EndpointVariant{{Name: "primary", ModelVersion: "v2", ComputePool: "cpu", Replicas: 1, TrafficPercent: 100}},
 		Rollout:  api.EndpointRollout{Strategy: api.RolloutLinear, StepPercent: 50, BakeTimeSeconds: 1},
 	}
-	ep := must(c.CreateModelEndpoint(ctx, "dev", "ranker", spec))(t)
+	ep := mlopsdtest.Must(c.CreateModelEndpoint(ctx, "dev", "ranker", spec))(t)
 	settled := func(gen int64) {
 		t.Helper()
 		if ep, err := c.WaitModelEndpointSettled(ctx, "dev", "ranker", gen); err != nil || ep.Status.Phase != api.PhaseReady {
@@ -217,13 +206,13 @@ func (f *fixture) rollingEndpoint(ctx context.Context, t *testing.T) {
 	}
 	settled(ep.Metadata.Generation)
 	spec.Variants[0].ModelVersion = "v3"
-	ep = must(c.UpdateModelEndpoint(ctx, "dev", "ranker", spec, ""))(t)
+	ep = mlopsdtest.Must(c.UpdateModelEndpoint(ctx, "dev", "ranker", spec, ""))(t)
 	settled(ep.Metadata.Generation)
 	spec.Variants[0].ModelVersion = "v2"
 	spec.Rollout = api.EndpointRollout{Strategy: api.RolloutCanary, StepPercent: 25, BakeTimeSeconds: 3600}
-	must(c.UpdateModelEndpoint(ctx, "dev", "ranker", spec, ""))(t)
+	mlopsdtest.Must(c.UpdateModelEndpoint(ctx, "dev", "ranker", spec, ""))(t)
 	for {
-		ep = must(c.GetModelEndpoint(ctx, "dev", "ranker"))(t)
+		ep = mlopsdtest.Must(c.GetModelEndpoint(ctx, "dev", "ranker"))(t)
 		if ro := ep.Status.Rollout; ro != nil && ro.ToVersion == "v2" && len(ep.Status.Variants) > 0 && ep.Status.Variants[0].CanaryPercent == 25 {
 			break
 		}
@@ -261,11 +250,11 @@ func (f *fixture) driftAlarm(ctx context.Context, t *testing.T) {
 	if err := f.srv.Daemon.Store.AppendMetrics(ctx, points); err != nil {
 		t.Fatal(err)
 	}
-	alarm := must(f.admin.CreateAlarm(ctx, "dev", "ranker-drift", api.AlarmSpec{
+	alarm := mlopsdtest.Must(f.admin.CreateAlarm(ctx, "dev", "ranker-drift", api.AlarmSpec{
 		Description: "the ranker's inputs drift from v2's training data", Metric: api.AlarmMetricFeatureDriftPSI, Endpoint: "ranker",
 		Comparison: api.ComparisonGreaterThan, Threshold: "0.2", PeriodSeconds: 60, EvaluationPeriods: driftPeriods, DatapointsToAlarm: 2,
 	}))(t)
-	a := must(f.admin.WaitAlarmSettled(ctx, "dev", "ranker-drift", alarm.Metadata.Generation))(t)
+	a := mlopsdtest.Must(f.admin.WaitAlarmSettled(ctx, "dev", "ranker-drift", alarm.Metadata.Generation))(t)
 	var withDrift int
 	for _, dp := range a.Status.Datapoints {
 		if len(dp.FeatureDrift) == 2 {
