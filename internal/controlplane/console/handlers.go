@@ -166,14 +166,8 @@ const maxFormBytes = 64 << 10
 // included) is what the browser gets.
 func (c *Console) action(fn actionFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-		if err := r.ParseForm(); err != nil {
-			c.renderError(w, r, nil, http.StatusBadRequest, "The form could not be read.")
-			return
-		}
-		sess := c.sessions.get(r)
-		if !sameOrigin(r) || !validCSRF(sess, r.PostForm.Get("csrf")) {
-			c.renderError(w, r, sess, http.StatusForbidden, "The form's security token is missing or stale; reload the page and try again.")
+		sess, ok := c.postedForm(w, r)
+		if !ok {
 			return
 		}
 		q := c.signIn(w, r, sess)
@@ -187,6 +181,25 @@ func (c *Console) action(fn actionFunc) http.HandlerFunc {
 		}
 		http.Redirect(w, r, to, http.StatusSeeOther)
 	}
+}
+
+// postedForm reads a POSTed form (at most maxFormBytes) and checks it the
+// way every form of the console is checked: a same-origin Origin when the
+// browser sends one, and the CSRF token of the request's session. It
+// returns that session (nil when there is none); when the form is not to
+// be acted on, it answered the request and returns false.
+func (c *Console) postedForm(w http.ResponseWriter, r *http.Request) (*session, bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		c.renderError(w, r, nil, http.StatusBadRequest, "The form could not be read.")
+		return nil, false
+	}
+	sess := c.sessions.get(r)
+	if !sameOrigin(r) || !validCSRF(sess, r.PostForm.Get("csrf")) {
+		c.renderError(w, r, sess, http.StatusForbidden, "The form's security token is missing or stale; reload the page and try again.")
+		return sess, false
+	}
+	return sess, true
 }
 
 // sameOrigin reports whether the request's Origin, when present, is the
@@ -240,14 +253,8 @@ func safeNext(next string) string {
 }
 
 func (c *Console) handleLogin(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		c.renderError(w, r, nil, http.StatusBadRequest, "The form could not be read.")
-		return
-	}
-	sess := c.sessions.get(r)
-	if !sameOrigin(r) || !validCSRF(sess, r.PostForm.Get("csrf")) {
-		c.renderError(w, r, sess, http.StatusForbidden, "The form's security token is missing or stale; reload the page and try again.")
+	sess, ok := c.postedForm(w, r)
+	if !ok {
 		return
 	}
 	next := safeNext(r.PostForm.Get("next"))
