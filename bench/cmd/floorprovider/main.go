@@ -5,9 +5,14 @@
 // external plugin", so that each mlops row's ratio to it is what the mlops
 // provider and mlopsd add on top of any framework provider.
 //
-// Its one resource, floor_resource, has a computed id and an input string
-// that changes in place (as terraform_data's input does). No state is kept
-// anywhere but in Terraform's.
+// Its resource floor_resource has a computed id and an input string that
+// changes in place (as terraform_data's input does). Its twins
+// floor_feature_group and floor_compute_pool declare the very schemas of
+// mlops_feature_group and mlops_compute_pool, with their defaults, plan
+// modifiers and validators, and do nothing else: what the framework and
+// Terraform cost for a resource of that shape, so that tfbench can tell
+// that apart from what the mlops provider's own code, its API calls and
+// mlopsd add. No state is kept anywhere but in Terraform's.
 package main
 
 import (
@@ -53,7 +58,13 @@ func (floorProvider) Configure(context.Context, provider.ConfigureRequest, *prov
 }
 
 func (floorProvider) Resources(context.Context) []func() resource.Resource {
-	return []func() resource.Resource{func() resource.Resource { return floorResource{} }}
+	return []func() resource.Resource{
+		func() resource.Resource { return floorResource{} },
+		func() resource.Resource {
+			return schemaTwin{name: "feature_group", of: mlops.NewFeatureGroupResource()}
+		},
+		func() resource.Resource { return schemaTwin{name: "compute_pool", of: mlops.NewComputePoolResource()} },
+	}
 }
 
 func (floorProvider) DataSources(context.Context) []func() datasource.DataSource { return nil }

@@ -3,14 +3,19 @@
 // the same plugin framework, standing in for the HashiCorp null provider)
 // and the mlops provider against a real mlopsd on SQLite, at the same N, in
 // one run on one machine: apply (create), no-op plan (refresh), in-place
-// update of every resource, destroy. It prints wall times, peak RSS of
-// terraform, of the provider and of mlopsd, and each row's ratio to
-// terraform_data and to floor_resource.
+// update of every resource, destroy. Each mlops resource also has a
+// same-schema floor: a no-op resource of the floor provider with the mlops
+// resource's schema, which separates what Terraform and the framework cost
+// for a resource of that shape from what the mlops provider's code, its
+// API calls and mlopsd add. It prints wall times, CPU times and peak RSS
+// of terraform, of the provider and of mlopsd, and each row's ratio to
+// terraform_data, to floor_resource and to its same-schema floor.
 //
 //	go run ./bench/cmd/tfbench              # N = 100 and 1000
 //	go run ./bench/cmd/tfbench -full        # N = 100, 1000 and 3000
 //	go run ./bench/cmd/tfbench -n 100       # one N
 //	go run ./bench/cmd/tfbench -n 5 -smoke  # what CI runs: it works, no numbers kept
+//	go run ./bench/cmd/tfbench -n 300 -cases floor_feature_group,mlops_feature_group
 //
 // It is not a test and asserts no timing.
 package main
@@ -23,6 +28,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -51,6 +57,8 @@ type tfCase struct {
 	config func(endpoint string) string
 	// mlops cases need an mlopsd.
 	mlops bool
+	// twinOf names the mlops case whose schema this floor case declares.
+	twinOf string
 }
 
 var cases = []tfCase{
@@ -80,8 +88,34 @@ resource "floor_resource" "r" {
 }
 `
 	}},
+	// The same schemas as the two mlops resources on the no-op provider:
+	// what the framework and Terraform cost for resources of that shape.
+	{name: "floor_feature_group", twinOf: "mlops_feature_group", config: func(string) string {
+		return floorBlock + featureGroups("floor_feature_group")
+	}},
+	{name: "floor_compute_pool", twinOf: "mlops_compute_pool", config: func(string) string {
+		return floorBlock + computePools("floor_compute_pool")
+	}},
 	{name: "mlops_feature_group", mlops: true, config: func(endpoint string) string {
-		return providerBlock(endpoint) + `resource "mlops_feature_group" "r" {
+		return providerBlock(endpoint) + featureGroups("mlops_feature_group")
+	}},
+	{name: "mlops_compute_pool", mlops: true, config: func(endpoint string) string {
+		return providerBlock(endpoint) + computePools("mlops_compute_pool")
+	}},
+}
+
+const floorBlock = `terraform {
+  required_providers {
+    floor = { source = "mlops-bench/floor" }
+  }
+}
+variable "n" { type = number }
+variable "rev" { type = number }
+`
+
+// featureGroups configures n feature groups of resource type typ.
+func featureGroups(typ string) string {
+	return `resource "` + typ + `" "r" {
   count         = var.n
   environment   = "` + benchEnv + `"
   feature_store = "` + benchStore + `"
@@ -95,9 +129,11 @@ resource "floor_resource" "r" {
   ]
 }
 `
-	}},
-	{name: "mlops_compute_pool", mlops: true, config: func(endpoint string) string {
-		return providerBlock(endpoint) + `resource "mlops_compute_pool" "r" {
+}
+
+// computePools configures n compute pools of resource type typ.
+func computePools(typ string) string {
+	return `resource "` + typ + `" "r" {
   count                   = var.n
   environment             = "` + benchEnv + `"
   name                    = "cp-${count.index}"
@@ -106,7 +142,6 @@ resource "floor_resource" "r" {
   idle_scale_down_minutes = var.rev
 }
 `
-	}},
 }
 
 func providerBlock(endpoint string) string {
@@ -132,6 +167,9 @@ type result struct {
 	tfRSS    int64 // KiB
 	provRSS  int64 // KiB
 	mlopsRSS int64 // KiB, VmHWM of mlopsd after the step
+	// CPU time (user and system) of the step: terraform's own, its
+	// provider processes' and mlopsd's.
+	tfCPU, provCPU, mlopsCPU time.Duration
 }
 
 func main() {
@@ -139,7 +177,20 @@ func main() {
 	full := flag.Bool("full", false, "also run N=3000 (Terraform alone takes about 45 s to create 3000 terraform_data)")
 	smoke := flag.Bool("smoke", false, "CI smoke run: check that every step works at a tiny N; the numbers mean nothing")
 	parallelism := flag.Int("parallelism", 10, "terraform -parallelism")
+	only := flag.String("cases", "", "comma-separated cases to run (default: all); the ratio columns need terraform_data, floor_resource and the twins in the same run")
 	flag.Parse()
+	if *only != "" {
+		var picked []tfCase
+		for _, name := range strings.Split(*only, ",") {
+			i := slices.IndexFunc(cases, func(c tfCase) bool { return c.name == name })
+			if i < 0 {
+				fmt.Fprintf(os.Stderr, "tfbench: no case %q\n", name)
+				os.Exit(2)
+			}
+			picked = append(picked, cases[i])
+		}
+		cases = picked
+	}
 
 	ns := []int{100, 1000}
 	if *full {
@@ -277,6 +328,10 @@ func seed(url string) error {
 func terraform(tf, dir string, env []string, srv *harness.Mlopsd, args ...string) (result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
+	var mlopsCPU0 time.Duration
+	if srv != nil {
+		mlopsCPU0, _ = harness.ReadCPU(srv.Pid())
+	}
 	cmd := exec.CommandContext(ctx, tf, args...)
 	cmd.Dir, cmd.Env = dir, env
 	var buf strings.Builder
@@ -297,7 +352,9 @@ func terraform(tf, dir string, env []string, srv *harness.Mlopsd, args ...string
 		}
 		return result{}, fmt.Errorf("terraform %s: %v\n%s", strings.Join(args, " "), err, tail)
 	}
-	r := result{wall: wall, tfRSS: tfPeak, provRSS: provPeak}
+	r := result{wall: wall, tfRSS: tfPeak, provRSS: provPeak, provCPU: sampler.ChildCPU()}
+	// rusage of terraform counts the providers it waited for too.
+	r.tfCPU = max(0, cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime()-r.provCPU)
 	// rusage covers terraform and its waited-for children (the provider),
 	// so it is only a fallback for a process too short to sample.
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && r.tfRSS == 0 {
@@ -307,6 +364,9 @@ func terraform(tf, dir string, env []string, srv *harness.Mlopsd, args ...string
 		if m, err := harness.ReadMemory(srv.Pid()); err == nil {
 			r.mlopsRSS = m.HWM
 		}
+		if cpu, err := harness.ReadCPU(srv.Pid()); err == nil {
+			r.mlopsCPU = cpu - mlopsCPU0
+		}
 	}
 	return r, nil
 }
@@ -314,25 +374,45 @@ func terraform(tf, dir string, env []string, srv *harness.Mlopsd, args ...string
 func printTable(results []result) {
 	base := map[string]time.Duration{}
 	floor := map[string]time.Duration{}
-	for _, r := range results {
-		key := fmt.Sprintf("%d/%s", r.n, r.step)
-		switch r.kase {
-		case "terraform_data":
-			base[key] = r.wall
-		case floorCase:
-			floor[key] = r.wall
+	// twin holds each floor twin's times under the name of the mlops case
+	// whose schema it declares.
+	twin := map[string]time.Duration{}
+	twinOf := map[string]string{}
+	for _, c := range cases {
+		if c.twinOf != "" {
+			twinOf[c.name] = c.twinOf
 		}
 	}
-	ratio := func(r result, of map[string]time.Duration) string {
-		if b := of[fmt.Sprintf("%d/%s", r.n, r.step)]; b > 0 {
-			return fmt.Sprintf("%.2f", float64(r.wall)/float64(b))
+	for _, r := range results {
+		key := fmt.Sprintf("%d/%s", r.n, r.step)
+		switch {
+		case r.kase == "terraform_data":
+			base[key] = r.wall
+		case r.kase == floorCase:
+			floor[key] = r.wall
+		case twinOf[r.kase] != "":
+			twin[fmt.Sprintf("%d/%s/%s", r.n, r.step, twinOf[r.kase])] = r.wall
+		}
+	}
+	ratio := func(wall, b time.Duration) string {
+		if b > 0 {
+			return fmt.Sprintf("%.2f", float64(wall)/float64(b))
 		}
 		return "-"
 	}
+	cpu := func(d time.Duration) string {
+		if d <= 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.2f", d.Seconds())
+	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "N\tcase\tstep\twall s\t× terraform_data\t× floor\tterraform MiB\tprovider MiB\tmlopsd MiB\t")
+	fmt.Fprintln(w, "N\tcase\tstep\twall s\t× terraform_data\t× floor\t× same-schema floor\tterraform CPU s\tprovider CPU s\tmlopsd CPU s\tterraform MiB\tprovider MiB\tmlopsd MiB\t")
 	for _, r := range results {
-		fmt.Fprintf(w, "%d\t%s\t%s\t%.2f\t%s\t%s\t%s\t%s\t%s\t\n", r.n, r.kase, r.step, r.wall.Seconds(), ratio(r, base), ratio(r, floor),
+		key := fmt.Sprintf("%d/%s", r.n, r.step)
+		fmt.Fprintf(w, "%d\t%s\t%s\t%.2f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.n, r.kase, r.step, r.wall.Seconds(),
+			ratio(r.wall, base[key]), ratio(r.wall, floor[key]), ratio(r.wall, twin[key+"/"+r.kase]),
+			cpu(r.tfCPU), cpu(r.provCPU), cpu(r.mlopsCPU),
 			harness.MiB(r.tfRSS), harness.MiB(r.provRSS), harness.MiB(r.mlopsRSS))
 	}
 	_ = w.Flush()

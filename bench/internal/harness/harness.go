@@ -185,20 +185,23 @@ func ReadMemory(pid int) (Memory, error) {
 
 // PeakSampler polls /proc for the peak VmHWM of one process and of its
 // direct children whose command name starts with a prefix (Linux cuts comm
-// at 15 bytes), until stopped.
+// at 15 bytes), and for the CPU time those children used, until stopped.
 type PeakSampler struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	mu     sync.Mutex
 	self   int64
 	child  int64
+	// childCPU is the last CPU time seen of each matching child: Terraform
+	// starts its provider more than once in one command.
+	childCPU map[int]time.Duration
 }
 
 // SamplePeaks starts polling pid and its children named childPrefix* every
 // interval.
 func SamplePeaks(pid int, childPrefix string, interval time.Duration) *PeakSampler {
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &PeakSampler{cancel: cancel}
+	s := &PeakSampler{cancel: cancel, childCPU: map[int]time.Duration{}}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -230,11 +233,16 @@ func (s *PeakSampler) sample(pid int, childPrefix string) {
 		if err != nil || !strings.HasPrefix(strings.TrimSpace(string(comm)), childPrefix) {
 			continue
 		}
-		if m, err := ReadMemory(c); err == nil {
-			s.mu.Lock()
+		m, merr := ReadMemory(c)
+		cpu, cerr := ReadCPU(c)
+		s.mu.Lock()
+		if merr == nil {
 			s.child = max(s.child, m.HWM)
-			s.mu.Unlock()
 		}
+		if cerr == nil {
+			s.childCPU[c] = max(s.childCPU[c], cpu)
+		}
+		s.mu.Unlock()
 	}
 }
 
@@ -246,6 +254,48 @@ func (s *PeakSampler) Stop() (self, child int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.self, s.child
+}
+
+// ChildCPU returns the CPU time (user and system) the matching children
+// used, summed over every one seen, as of each one's last sample: up to one
+// interval of a child's last moments is missed.
+func (s *PeakSampler) ChildCPU() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var sum time.Duration
+	for _, d := range s.childCPU {
+		sum += d
+	}
+	return sum
+}
+
+// clockTick is the unit of the CPU times in /proc/<pid>/stat (USER_HZ),
+// 100 per second on every Linux the benchmarks run on.
+const clockTick = 10 * time.Millisecond
+
+// ReadCPU reads the CPU time, user and system, that pid itself has used
+// so far (not its children) from /proc/<pid>/stat.
+func ReadCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name, field 2, is in parentheses and may hold spaces;
+	// utime and stime are fields 14 and 15, the 12th and 13th after it.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields after the command name", pid, len(f))
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+	}
+	return time.Duration(utime+stime) * clockTick, nil
 }
 
 // children lists the direct children of pid from /proc/<pid>/task/*/children.
