@@ -184,7 +184,7 @@ func (r *batchInferenceJobResource) Schema(ctx context.Context, _ resource.Schem
 					"on_new_data": schema.BoolAttribute{
 						MarkdownDescription: "Start a run whenever the content of `input_uri` changes (the file's SHA-256, or those of the folder's scored files). " +
 							"The first content seen is the baseline and starts nothing, and an emptied folder starts nothing either; to score files as they arrive, " +
-							"point `input_uri` at a folder. Defaults to `false`.",
+							"point `input_uri` at a folder. A file modified less than a second ago is still being written: the run starts once its writer has been quiet for a second, on the whole file. Defaults to `false`.",
 						Optional: true,
 						Computed: true,
 						Default:  booldefault.StaticBool(false),

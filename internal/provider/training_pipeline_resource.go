@@ -288,7 +288,7 @@ func (r *trainingPipelineResource) Schema(ctx context.Context, _ resource.Schema
 						Default:  stringdefault.StaticString(""),
 					},
 					"on_new_data": schema.ListAttribute{
-						MarkdownDescription: "Local files, as absolute `file://` URIs (e.g. `file:///data/train.csv`), whose content is watched: a change of a file's SHA-256 starts a run (at most 32).",
+						MarkdownDescription: "Local files, as absolute `file://` URIs (e.g. `file:///data/train.csv`), whose content is watched: a change of a file's SHA-256 starts a run (at most 32). A file modified less than a second ago is still being written: the run starts once its writer has been quiet for a second, on the whole file.",
 						ElementType:         types.StringType,
 						Optional:            true,
 						Validators:          []validator.List{listvalidator.SizeBetween(1, pipelineMaxWatchedURIs), listvalidator.UniqueValues()},

@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -87,4 +88,41 @@ func TestHashCache(t *testing.T) {
 	if _, err := c.Hash(filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Error("a missing file hashed")
 	}
+
+	// SettledHash waits for a file to go QuietPeriod unmodified, in
+	// content or by a rename into place (its change time).
+	if err := os.WriteFile(path, []byte("a\n3\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if _, err := c.SettledHash(path, now); !errors.Is(err, pipeline.ErrSettling) {
+		t.Errorf("SettledHash of a file written just now: %v, want ErrSettling", err)
+	}
+	if sum, err := c.SettledHash(path, now.Add(pipeline.QuietPeriod)); err != nil || sum != hashOf(t, path) {
+		t.Errorf("SettledHash once quiet = %s, %v; want the content's hash", sum, err)
+	}
+	if sum, err := c.SettledHash(path, now.Add(-time.Hour)); err != nil || sum != hashOf(t, path) {
+		t.Errorf("SettledHash with the file modified after now = %s, %v; want the hash", sum, err)
+	}
+	if err := os.WriteFile(tmp, []byte("a\n4\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(tmp, mtime, mtime); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SettledHash(path, time.Now()); !errors.Is(err, pipeline.ErrSettling) {
+		t.Errorf("SettledHash of a file renamed into place just now: %v, want ErrSettling", err)
+	}
+}
+
+func hashOf(t *testing.T, path string) string {
+	t.Helper()
+	sum, err := pipeline.HashFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum
 }

@@ -95,7 +95,7 @@ func (h *BatchJobHandler) Reconcile(ctx context.Context, obj *store.Object) erro
 	if st.NextScheduledAt != nil {
 		notes = append(notes, "next scheduled run at "+st.NextScheduledAt.Format(time.RFC3339))
 	}
-	note, err := h.newData(ctx, obj, spec, &st)
+	note, err := h.newData(ctx, obj, spec, &st, now)
 	if err != nil {
 		return err
 	}
@@ -196,8 +196,10 @@ func (h *BatchJobHandler) schedule(ctx context.Context, obj *store.Object, spec 
 }
 
 // newData digests the input and starts one run when its content changed
-// since the last pass. It returns a note for the job's message.
-func (h *BatchJobHandler) newData(ctx context.Context, obj *store.Object, spec api.BatchInferenceJobSpec, st *api.BatchInferenceJobStatus) (string, error) {
+// since the last pass; while a file of it was modified less than
+// pipeline.QuietPeriod ago, it waits. It returns a note for the job's
+// message.
+func (h *BatchJobHandler) newData(ctx context.Context, obj *store.Object, spec api.BatchInferenceJobSpec, st *api.BatchInferenceJobStatus, now time.Time) (string, error) {
 	if !spec.Triggers.OnNewData {
 		st.InputSHA256, st.InputURI = "", ""
 		return "", nil
@@ -210,7 +212,14 @@ func (h *BatchJobHandler) newData(ctx context.Context, obj *store.Object, spec a
 	if err != nil {
 		return "", fmt.Errorf("input of %s: %w", obj.Ref(), err)
 	}
-	digest, files, err := batch.InputDigest(path, spec.InputFormat, h.hashes.Hash)
+	digest, files, err := batch.InputDigest(path, spec.InputFormat, func(path string) (string, error) {
+		return h.hashes.SettledHash(path, now)
+	})
+	if errors.Is(err, pipeline.ErrSettling) {
+		// A file is still being written: its digest waits for the writer,
+		// so that the run starts once, on the whole file.
+		return fmt.Sprintf("watching %s for new data; waiting for a file being written", spec.InputURI), nil
+	}
 	if err != nil {
 		// An input that is missing now (being replaced, say) keeps its
 		// last digest: its return with other content is a change.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/batch"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/pipeline"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/reconcile"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/runtime"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/store"
@@ -646,6 +647,30 @@ func TestBatchJob_OnNewData(t *testing.T) {
 	f.rec.Pass(f.ctx)
 	if _, st := f.job("fresh"); len(f.runNames()) != 3 || st.InputURI != spec.InputURI {
 		t.Errorf("runs %v, input %s after pointing the job at another folder", f.runNames(), st.InputURI)
+	}
+
+	// A file still being written (modified less than QuietPeriod ago)
+	// holds the digest back: one run, once its writer has been quiet.
+	_, st = f.job("fresh")
+	digest := st.InputSHA256
+	if err := os.WriteFile(filepath.Join(other, "y.csv"), []byte("a,b\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set(time.Now())
+	f.rec.Pass(f.ctx)
+	if err := os.WriteFile(filepath.Join(other, "y.csv"), []byte("a,b\n8,8\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set(time.Now())
+	f.rec.Pass(f.ctx)
+	if _, st = f.job("fresh"); len(f.runNames()) != 3 || st.InputSHA256 != digest {
+		t.Fatalf("runs %v, digest %s while a file is being written; want no run and %s kept", f.runNames(), st.InputSHA256, digest)
+	}
+	f.clock.Set(time.Now().Add(pipeline.QuietPeriod))
+	f.rec.Pass(f.ctx)
+	f.rec.Pass(f.ctx)
+	if names := f.runNames(); len(names) != 4 {
+		t.Errorf("runs %v once the writer was quiet, want one more", names)
 	}
 }
 

@@ -104,7 +104,7 @@ func (h *PipelineHandler) Reconcile(ctx context.Context, obj *store.Object) erro
 	if st.NextScheduledAt != nil {
 		notes = append(notes, "next scheduled run at "+st.NextScheduledAt.Format(time.RFC3339))
 	}
-	waiting, err := h.newData(ctx, obj, spec, &st)
+	waiting, err := h.newData(ctx, obj, spec, &st, now)
 	if err != nil {
 		return err
 	}
@@ -224,8 +224,10 @@ func (h *PipelineHandler) schedule(ctx context.Context, obj *store.Object, spec 
 }
 
 // newData hashes the watched files and starts one run when any changed
-// since the last pass. It returns notes on files it cannot read.
-func (h *PipelineHandler) newData(ctx context.Context, obj *store.Object, spec api.TrainingPipelineSpec, st *api.TrainingPipelineStatus) ([]string, error) {
+// since the last pass. A file modified less than pipeline.QuietPeriod ago
+// is not looked at yet, so a file being written starts one run, on its
+// whole content. It returns notes on files it cannot read.
+func (h *PipelineHandler) newData(ctx context.Context, obj *store.Object, spec api.TrainingPipelineSpec, st *api.TrainingPipelineStatus, now time.Time) ([]string, error) {
 	if len(spec.Triggers.OnNewData) == 0 {
 		st.DataHashes = nil
 		return nil, nil
@@ -237,7 +239,7 @@ func (h *PipelineHandler) newData(ctx context.Context, obj *store.Object, spec a
 		path, err := pipeline.FilePath(uri)
 		if err == nil {
 			var sum string
-			if sum, err = h.hashes.Hash(path); err == nil {
+			if sum, err = h.hashes.SettledHash(path, now); err == nil {
 				hashes[uri] = sum
 				if seen && old != sum {
 					changed = append(changed, uri+"@"+old+">"+sum)
@@ -245,10 +247,15 @@ func (h *PipelineHandler) newData(ctx context.Context, obj *store.Object, spec a
 				continue
 			}
 		}
-		// A file that is missing now (being replaced, say) keeps its last
-		// hash: its return with other content is a change.
+		// A file that is missing now (being replaced, say) or still being
+		// written keeps its last hash: its return, or its writer's end,
+		// with other content is a change.
 		if seen {
 			hashes[uri] = old
+		}
+		if errors.Is(err, pipeline.ErrSettling) {
+			// Not worth a status write: it settles within a second.
+			continue
 		}
 		notes = append(notes, fmt.Sprintf("cannot read %s: %v", uri, errorText(err)))
 	}

@@ -2,6 +2,8 @@ package reconcile_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -366,6 +368,35 @@ func TestPipeline_OnNewData(t *testing.T) {
 	if _, ok := f.run("fresh-2"); !ok {
 		t.Errorf("no run for new content: %v", f.runNames())
 	}
+
+	// A writer that truncates the file and then writes it starts one run,
+	// on the whole content: a file modified less than QuietPeriod ago is
+	// not looked at until its writer has been quiet that long.
+	_, st = f.pipeline("fresh")
+	before := st.DataHashes[uri]
+	write("")
+	f.clock.Set(time.Now())
+	f.rec.Pass(f.ctx)
+	write("x,y\n7,14\n8,16\n")
+	f.clock.Set(time.Now())
+	f.rec.Pass(f.ctx)
+	if _, st = f.pipeline("fresh"); len(f.runNames()) != 2 || st.DataHashes[uri] != before || strings.Contains(st.Message, "cannot read") {
+		t.Fatalf("runs %v, status %+v while the file is being written; want no run and the last hash kept", f.runNames(), st)
+	}
+	f.clock.Set(time.Now().Add(pipeline.QuietPeriod))
+	f.rec.Pass(f.ctx)
+	f.rec.Pass(f.ctx)
+	if names := f.runNames(); strings.Join(names, ",") != "fresh-1,fresh-2,fresh-3" {
+		t.Fatalf("runs %v once the writer was quiet, want fresh-3 once", names)
+	}
+	if r = f.finishRun("fresh-3"); r.Status.DatasetSHA256 != sha256Hex("x,y\n7,14\n8,16\n") {
+		t.Errorf("fresh-3 trained on %s, want the whole file's digest", r.Status.DatasetSHA256)
+	}
+}
+
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }
 
 func TestRun_RetryTimeoutAndOrder(t *testing.T) {
