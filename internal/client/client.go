@@ -44,6 +44,11 @@ const exampleEndpoint = "http://127.0.0.1:8080"
 // beyond that is a misbehaving server or proxy, not data worth buffering.
 const maxResponseBytes = 64 << 20
 
+// maxIdleConnsPerHost is how many idle connections to mlopsd are kept for
+// reuse: more than Terraform's default parallelism of 10, with room for
+// the long-poll waits that hold a connection while others are used.
+const maxIdleConnsPerHost = 32
+
 // Config says how to reach mlopsd.
 type Config struct {
 	// Endpoint is the absolute http or https URL of mlopsd, e.g.
@@ -112,6 +117,11 @@ func New(cfg Config) (*Client, error) {
 	}
 	transport := cleanhttp.DefaultPooledTransport()
 	transport.TLSClientConfig = tlsConfig
+	// cleanhttp keeps GOMAXPROCS+1 idle connections per host, fewer than
+	// the 10 operations Terraform runs at once by default: every burst
+	// would close the rest and open new ones, each a TCP (and TLS)
+	// handshake and a new server connection.
+	transport.MaxIdleConnsPerHost = maxIdleConnsPerHost
 
 	c := &Client{
 		endpoint:       endpoint,

@@ -714,3 +714,51 @@ func TestTLS(t *testing.T) {
 		}
 	})
 }
+
+// TestConnections_ReusedAcrossBursts checks that the client keeps enough
+// idle connections for Terraform's default parallelism: a second burst of
+// ten concurrent requests opens no new connection.
+func TestConnections_ReusedAcrossBursts(t *testing.T) {
+	const parallel = 10
+	var opened atomic.Int32
+	// Every request of a burst waits until all of them arrived, so the
+	// burst holds parallel connections at once.
+	var arrived sync.WaitGroup
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived.Done()
+		arrived.Wait()
+		writeJSON(t, w, http.StatusOK, testEnvironment("dev"))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			opened.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	c := MustNewClient(t, Config{Endpoint: srv.URL})
+
+	burst := func() {
+		t.Helper()
+		arrived.Add(parallel)
+		var done sync.WaitGroup
+		for range parallel {
+			done.Add(1)
+			go func() {
+				defer done.Done()
+				if _, err := c.GetEnvironment(t.Context(), "dev"); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		done.Wait()
+	}
+	burst()
+	if n := opened.Load(); n != parallel {
+		t.Fatalf("the first burst opened %d connections, want %d", n, parallel)
+	}
+	burst()
+	if n := opened.Load(); n != parallel {
+		t.Errorf("%d connections opened in all after a second burst of %d requests, want %d: idle connections were closed instead of reused", n, parallel, parallel)
+	}
+}
