@@ -105,17 +105,10 @@ func New(cfg Config) *Reconciler {
 		cfg.Registry.MustRegister(r.passes, r.errors)
 	}
 	ready := &readyHandler{store: cfg.Store}
-	r.handlers = map[string]Handler{
-		api.KindEnvironment:  ready,
-		api.KindComputePool:  cfg.PoolHandler,
-		api.KindFeatureStore: ready,
-		api.KindFeatureGroup: ready,
-		api.KindModel:        ready,
-		api.KindModelVersion: ready,
-		api.KindModelAlias:   ready,
+	r.handlers = map[string]Handler{api.KindComputePool: cfg.PoolHandler}
+	for _, kind := range storedKinds {
+		r.handlers[kind] = ready
 	}
-	// A notification channel is in effect once stored.
-	r.handlers[api.KindNotificationChannel] = ready
 	if cfg.PipelineHandler != nil {
 		r.handlers[api.KindTrainingPipeline] = cfg.PipelineHandler
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/reconcile"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/store"
 )
 
@@ -300,6 +301,13 @@ func (s *Server) handleUpdate(k kindHandler) http.HandlerFunc {
 		if err != nil {
 			s.writeError(w, r, err)
 			return
+		}
+		if reconcile.RealisedByStoring(ref.Kind) {
+			// Nothing is left to realise: the update settles the status
+			// in its own transaction, and the client need not wait.
+			opts.Settle = func(after *store.Object) (json.RawMessage, error) {
+				return reconcile.StoredStatus(after, after.Meta.UpdatedAt)
+			}
 		}
 		var res *store.Result
 		if k.ownsSpecFields() {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -756,17 +757,30 @@ func TestFeatureGroup_BecomesReady(t *testing.T) {
 	if !fs.Status.Settled(1) || fs.Status.Phase != api.PhaseReady {
 		t.Errorf("new feature store status = %+v, want ready at generation 1", fs.Status)
 	}
-	// An update is the reconciler's: pending until it looked at generation 2.
+	// So has an update: the status is settled in the update's own
+	// transaction, and reads agree with the answer.
 	path := objPath("dev", api.KindFeatureGroup, "fg")
 	r = c.must(http.StatusOK, http.MethodPut, path, api.UpdateFeatureGroupRequest{
 		Spec: featureGroupSpec("fs", api.Feature{Name: "age", ValueType: api.ValueTypeInt64}, api.Feature{Name: "tenure", ValueType: api.ValueTypeInt64}),
 	})
-	if fg := decode[api.FeatureGroup](t, r); fg.Metadata.Generation != 2 || fg.Status.Settled(2) {
-		t.Errorf("updated feature group = %+v, %+v; want generation 2 not yet settled", fg.Metadata, fg.Status)
+	fg := decode[api.FeatureGroup](t, r)
+	if fg.Metadata.Generation != 2 || !fg.Status.Settled(2) || fg.Status.Phase != api.PhaseReady || fg.Status.Reason != "" {
+		t.Errorf("updated feature group = %+v, %+v; want ready at generation 2 in the update's answer", fg.Metadata, fg.Status)
 	}
-	r = c.waitFor(path, 5*time.Second, func(r response) bool { return decode[api.FeatureGroup](t, r).Status.Settled(2) })
-	if st := decode[api.FeatureGroup](t, r).Status; st.Phase != api.PhaseReady || st.Reason != "" {
-		t.Errorf("%s status = %+v, want ready", path, st)
+	if len(fg.Status.Conditions) != 1 || fg.Status.Conditions[0].Type != api.ConditionReady || fg.Status.Conditions[0].Reason != "Stored" {
+		t.Errorf("conditions %+v, want Ready (Stored)", fg.Status.Conditions)
+	}
+	if got := decode[api.FeatureGroup](t, c.must(http.StatusOK, http.MethodGet, path, nil)); !reflect.DeepEqual(got.Status, fg.Status) {
+		t.Errorf("GET status %+v, want the update's %+v", got.Status, fg.Status)
+	}
+	// An environment's update too, with its derived figures still read.
+	createPool(c, "dev", "l4", gpuPool("nvidia-l4", 1, 0, 3))
+	maxGPUs := int64(8)
+	env := decode[api.Environment](t, c.must(http.StatusOK, http.MethodPut, envPath("dev"), api.UpdateEnvironmentRequest{
+		Spec: api.EnvironmentSpec{Policy: api.EnvironmentPolicy{MaxGPUs: &maxGPUs}},
+	}))
+	if env.Metadata.Generation != 2 || !env.Status.Settled(2) || env.Status.Phase != api.PhaseReady || env.Status.GPUsAllocated != 3 {
+		t.Errorf("updated environment = %+v, %+v; want ready at generation 2 with 3 GPUs allocated", env.Metadata, env.Status)
 	}
 }
 

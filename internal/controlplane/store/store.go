@@ -61,6 +61,13 @@ type WriteOptions struct {
 	// Delete, before the store looks for dependents. Any error it returns
 	// aborts the write and is returned as is.
 	Check func(ctx context.Context, v View, before, after *Object) error
+	// Settle, when set on an UpdateSpec that makes a new generation, gives
+	// the object's status in the same transaction: Settle(after), with
+	// after the object as written (new spec and generation). It is for
+	// kinds whose spec is fully realised by storing it, which would
+	// otherwise wait for a reconciler pass to write the same status in a
+	// second durable write. An error aborts the write.
+	Settle func(after *Object) (json.RawMessage, error)
 }
 
 // View reads the store inside a write transaction.

@@ -96,6 +96,15 @@ func (s *Store) UpdateSpec(ctx context.Context, ref api.Ref, spec json.RawMessag
 			if err := appendAudit(ctx, tx, opts.Actor, api.AuditUpdate, before, after); err != nil {
 				return nil, err
 			}
+			if opts.Settle != nil {
+				status, err := opts.Settle(after)
+				if err != nil {
+					return nil, err
+				}
+				if after, err = updateObjectStatus(ctx, tx, ref, after.Meta.UID, status); err != nil {
+					return nil, err
+				}
+			}
 		}
 		return &store.Result{Object: after}, nil
 	})

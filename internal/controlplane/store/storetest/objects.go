@@ -281,6 +281,44 @@ func (s *suite) testUpdateSpec(t *testing.T) {
 		}
 	})
 
+	t.Run("Settle", func(t *testing.T) {
+		db, _ := s.open(t)
+		mustCreateEnv(t, db, "dev")
+		v1 := mustCreate(t, db, ref(api.KindFeatureStore, "dev", "fs"), "", `{"n":1}`)
+		var seen []*store.Object
+		settle := func(after *store.Object) (json.RawMessage, error) {
+			seen = append(seen, after)
+			return json.RawMessage(fmt.Sprintf(`{"phase":"ready","observed_generation":%d}`, after.Meta.Generation)), nil
+		}
+		res, err := db.UpdateSpec(ctx, v1.Ref(), json.RawMessage(`{"n":2}`), store.WriteOptions{Settle: settle})
+		if err != nil {
+			t.Fatalf("UpdateSpec: %v", err)
+		}
+		if len(seen) != 1 || seen[0].Meta.Generation != 2 || string(seen[0].Spec) != `{"n":2}` {
+			t.Fatalf("Settle saw %+v, want the written object at generation 2 once", seen)
+		}
+		wantEqual(t, "Status", string(res.Object.Status), `{"phase":"ready","observed_generation":2}`)
+		wantEqual(t, "Get", mustGet(t, db, v1.Ref()), res.Object)
+		pending, err := db.Pending(ctx, api.KindFeatureStore)
+		if err != nil || len(pending) != 0 {
+			t.Errorf("Pending = %v, %v; want nothing for an object settled by its update", pending, err)
+		}
+
+		// An update that changes nothing writes no status.
+		if _, err := db.UpdateSpec(ctx, v1.Ref(), json.RawMessage(`{"n":2}`), store.WriteOptions{Settle: settle}); err != nil || len(seen) != 1 {
+			t.Errorf("UpdateSpec without a change: %v, Settle called %d times; want once in all", err, len(seen))
+		}
+
+		// A failing Settle aborts the whole write.
+		audit := mustAudit(t, db)
+		_, err = db.UpdateSpec(ctx, v1.Ref(), json.RawMessage(`{"n":3}`), store.WriteOptions{Settle: func(*store.Object) (json.RawMessage, error) {
+			return nil, api.Errorf(api.EINTERNAL, "", "settle failed")
+		}})
+		wantCode(t, err, api.EINTERNAL)
+		wantEqual(t, "object after a failed Settle", mustGet(t, db, v1.Ref()), res.Object)
+		wantEqual(t, "audit after a failed Settle", mustAudit(t, db), audit)
+	})
+
 	t.Run("ErrInvalidSpec", func(t *testing.T) {
 		db, _ := s.open(t)
 		mustCreateEnv(t, db, "dev")
