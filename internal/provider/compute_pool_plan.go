@@ -59,6 +59,11 @@ func (r *computePoolResource) ModifyPlan(ctx context.Context, req resource.Modif
 		acceleratorType = computePoolDefaultAcceleratorType
 	}
 	count, maxNodes := plan.AcceleratorCount.ValueInt64(), plan.MaxNodes.ValueInt64()
+	if acceleratorType == computePoolDefaultAcceleratorType && count == 0 {
+		// A pool without accelerators meets every policy (the allow-list
+		// is of accelerator types, the cap of GPUs): nothing to read.
+		return
+	}
 
 	env, err := r.client.GetEnvironment(ctx, envName)
 	if err != nil {
