@@ -517,21 +517,29 @@ func do(hc *http.Client, req *http.Request, into any) error {
 	return err
 }
 
-// scale creates n feature stores in one environment from 16 clients, then
-// updates every one of them (which the reconciler must look at: a new
-// feature store is ready at once, an updated one only once the reconciler
-// recorded the new generation), waits until the reconciler has settled all
-// of them, and lists them page by page.
+// scalePool is the compute pool the scale and wait sections create: a
+// kind a reconciler must look at on every write (a pool is provisioning
+// until the pool reconciler has sized it), unlike feature stores, whose
+// writes settle in their own transaction. With no nodes to start it
+// measures the reconciler and the store, not the runtime driver.
+func scalePool(idleMinutes int64) api.ComputePoolSpec {
+	return api.ComputePoolSpec{MinNodes: 0, MaxNodes: 1, IdleScaleDownMinutes: idleMinutes}
+}
+
+// scale creates n compute pools in one environment from 16 clients, waits
+// until the reconciler has settled all of them, updates every one (which
+// the reconciler must settle again), waits again, and lists them page by
+// page.
 func scale(srv *harness.Mlopsd, hc *http.Client, n int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	if err := post(ctx, hc, srv.URL+"/v1/environments", api.CreateEnvironmentRequest{Name: benchEnv}); err != nil {
 		return err
 	}
-	t := mlopsdTarget(srv.URL, "feature-stores")
+	coll := srv.URL + "/v1/environments/" + benchEnv + "/compute-pools"
 	start := time.Now()
 	c, err := load("mlopsd", "create", 16, n, 10*time.Minute, func(ctx context.Context, i int) error {
-		return t.create(ctx, hc, fmt.Sprintf("s%d", i))
+		return post(ctx, hc, coll, api.CreateComputePoolRequest{Name: fmt.Sprintf("p%d", i), Spec: scalePool(10)})
 	})
 	if err != nil {
 		return err
@@ -545,10 +553,8 @@ func scale(srv *harness.Mlopsd, hc *http.Client, n int) error {
 		return err
 	}
 	updateStart := time.Now()
-	spec := featureStoreSpec()
-	spec.Description = "updated"
 	u, err := load("mlopsd", "update", 16, n, 10*time.Minute, func(ctx context.Context, i int) error {
-		return put(ctx, hc, srv.URL+"/v1/environments/"+benchEnv+"/feature-stores/"+fmt.Sprintf("s%d", i), api.UpdateFeatureStoreRequest{Spec: spec})
+		return put(ctx, hc, coll+"/"+fmt.Sprintf("p%d", i), api.UpdateComputePoolRequest{Spec: scalePool(20)})
 	})
 	if err != nil {
 		return err
@@ -564,7 +570,7 @@ func scale(srv *harness.Mlopsd, hc *http.Client, n int) error {
 	mem, _ := harness.ReadMemory(srv.Pid())
 
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Printf("\nscale: %d feature stores in one environment (16 clients create, then update every one; the reconciler settles the updates)\n", n)
+	fmt.Printf("\nscale: %d compute pools in one environment (16 clients create, then update every one; the pool reconciler settles each write)\n", n)
 	fmt.Fprintln(w, "measure\tvalue\t")
 	fmt.Fprintf(w, "created in\t%.2f s (%.0f/s)\t\n", createdIn.Seconds(), float64(n)/createdIn.Seconds())
 	fmt.Fprintf(w, "all settled after create in\t%.2f s\t\n", createSettled.Seconds())
@@ -576,11 +582,11 @@ func scale(srv *harness.Mlopsd, hc *http.Client, n int) error {
 	var first []time.Duration
 	for range 5 {
 		t0 := time.Now()
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/v1/environments/"+benchEnv+"/feature-stores", nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, coll, nil)
 		if err != nil {
 			return err
 		}
-		var l api.FeatureStoreList
+		var l api.ComputePoolList
 		if err := do(hc, req, &l); err != nil {
 			return err
 		}
@@ -609,20 +615,20 @@ func scale(srv *harness.Mlopsd, hc *http.Client, n int) error {
 	return w.Flush()
 }
 
-// listAll walks every page of feature stores in the bench environment.
-func listAll(ctx context.Context, hc *http.Client, base string, limit int) ([]api.FeatureStore, int, error) {
-	var all []api.FeatureStore
+// listAll walks every page of compute pools in the bench environment.
+func listAll(ctx context.Context, hc *http.Client, base string, limit int) ([]api.ComputePool, int, error) {
+	var all []api.ComputePool
 	token := ""
 	for pages := 1; pages <= 100000; pages++ {
 		q := url.Values{"limit": {fmt.Sprint(limit)}}
 		if token != "" {
 			q.Set("page_token", token)
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/environments/"+benchEnv+"/feature-stores?"+q.Encode(), nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/environments/"+benchEnv+"/compute-pools?"+q.Encode(), nil)
 		if err != nil {
 			return nil, 0, err
 		}
-		var l api.FeatureStoreList
+		var l api.ComputePoolList
 		if err := do(hc, req, &l); err != nil {
 			return nil, 0, err
 		}
@@ -634,7 +640,7 @@ func listAll(ctx context.Context, hc *http.Client, base string, limit int) ([]ap
 	return nil, 0, errors.New("more than 100000 pages")
 }
 
-// waitAllSettled lists the n feature stores until every status is settled
+// waitAllSettled lists the n compute pools until every status is settled
 // on generation gen or later and returns the time since start.
 func waitAllSettled(ctx context.Context, hc *http.Client, base string, n int, gen int64, start time.Time) (time.Duration, error) {
 	for {
@@ -672,10 +678,11 @@ func put(ctx context.Context, hc *http.Client, u string, body any) error {
 }
 
 // waitLatency measures what the provider's waits cost: n times, one client
-// updates a feature store (the reconciler settles it within milliseconds)
-// and waits with client.WaitFeatureStoreSettled, the long poll the provider
-// uses, until mlopsd reports it settled. The time from the update's answer
-// to the wait's answer is the wait's overhead on top of the write.
+// updates a compute pool (the pool reconciler settles it within
+// milliseconds) and waits with client.WaitComputePoolSettled, the long poll
+// the provider uses, until mlopsd reports it settled. The time from the
+// update's answer to the wait's answer is the wait's overhead on top of
+// the write.
 func waitLatency(base string, n int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -683,29 +690,31 @@ func waitLatency(base string, n int) error {
 	if err != nil {
 		return err
 	}
-	spec := featureStoreSpec()
-	if _, err := c.CreateFeatureStore(ctx, benchEnv, "wait-probe", spec); err != nil {
+	pool, err := c.CreateComputePool(ctx, benchEnv, "wait-probe", scalePool(1))
+	if err != nil {
+		return err
+	}
+	if _, err := c.WaitComputePoolSettled(ctx, benchEnv, "wait-probe", pool.Metadata.Generation); err != nil {
 		return err
 	}
 	var lat []time.Duration
 	for i := range n {
-		spec.Description = fmt.Sprintf("probe %d", i)
-		fs, err := c.UpdateFeatureStore(ctx, benchEnv, "wait-probe", spec, "")
+		p, err := c.UpdateComputePool(ctx, benchEnv, "wait-probe", scalePool(int64(i%2+2)), "")
 		if err != nil {
 			return err
 		}
 		t0 := time.Now()
-		got, err := c.WaitFeatureStoreSettled(ctx, benchEnv, "wait-probe", fs.Metadata.Generation)
+		got, err := c.WaitComputePoolSettled(ctx, benchEnv, "wait-probe", p.Metadata.Generation)
 		if err != nil {
 			return err
 		}
 		lat = append(lat, time.Since(t0))
-		if got.Status.ObservedGeneration < fs.Metadata.Generation {
-			return fmt.Errorf("wait answered at observed generation %d, before %d", got.Status.ObservedGeneration, fs.Metadata.Generation)
+		if got.Status.ObservedGeneration < p.Metadata.Generation {
+			return fmt.Errorf("wait answered at observed generation %d, before %d", got.Status.ObservedGeneration, p.Metadata.Generation)
 		}
 	}
 	slices.Sort(lat)
-	fmt.Printf("\nwait: update a feature store, then client.WaitFeatureStoreSettled (long poll) until the reconciler settled it; %d times, one client\n", n)
+	fmt.Printf("\nwait: update a compute pool, then client.WaitComputePoolSettled (long poll) until the pool reconciler settled it; %d times, one client\n", n)
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "measure\tvalue\t")
 	fmt.Fprintf(w, "reported settled after the update, p50\t%.1f ms\t\n", ms(lat[len(lat)/2]))
