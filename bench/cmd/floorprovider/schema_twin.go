@@ -4,7 +4,9 @@ import (
 	"context"
 	"math/big"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 )
 
@@ -27,27 +29,27 @@ func (t schemaTwin) Schema(ctx context.Context, req resource.SchemaRequest, resp
 	t.of.Schema(ctx, req, resp)
 }
 
-func (schemaTwin) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	raw, err := known(req.Plan.Raw)
-	if err != nil {
-		resp.Diagnostics.AddError("floor: making the plan known", err.Error())
-		return
-	}
-	resp.State.Raw = raw
+func (schemaTwin) Create(_ context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	storeKnown(req.Plan.Raw, &resp.State, &resp.Diagnostics)
 }
 
 func (schemaTwin) Read(context.Context, resource.ReadRequest, *resource.ReadResponse) {}
 
-func (schemaTwin) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	raw, err := known(req.Plan.Raw)
-	if err != nil {
-		resp.Diagnostics.AddError("floor: making the plan known", err.Error())
-		return
-	}
-	resp.State.Raw = raw
+func (schemaTwin) Update(_ context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	storeKnown(req.Plan.Raw, &resp.State, &resp.Diagnostics)
 }
 
 func (schemaTwin) Delete(context.Context, resource.DeleteRequest, *resource.DeleteResponse) {}
+
+// storeKnown stores plan as the new state, with its unknown values known.
+func storeKnown(plan tftypes.Value, state *tfsdk.State, diags *diag.Diagnostics) {
+	raw, err := known(plan)
+	if err != nil {
+		diags.AddError("floor: making the plan known", err.Error())
+		return
+	}
+	state.Raw = raw
+}
 
 // known replaces every unknown value in v: a primitive by a fixed value of
 // its type, anything else by null.
