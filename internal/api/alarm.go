@@ -123,9 +123,12 @@ const (
 	// metrics store keeps at least this much history.
 	MaxAlarmWindow = 48 * time.Hour
 	// DefaultDriftMinSamples is the default MinSamples of the drift
-	// metrics: fewer sampled inputs than this say little about a
-	// distribution.
-	DefaultDriftMinSamples = 30
+	// metrics. Fewer sampled inputs read as drift by chance: against 500
+	// training values, inputs drawn from the very same distribution give a
+	// PSI above 0.25 in about 69 % of periods of 30 inputs and 1 % of
+	// periods of 100, and in none of 2000 periods of 200 (mean 0.055;
+	// drift.TestPSI_DefaultMinSamplesDoNotReadAsDrift).
+	DefaultDriftMinSamples = 200
 )
 
 // AlarmSpec is what a user declares about an alarm: a statistic of a

@@ -214,8 +214,9 @@ func (r *alarmResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 			},
 			"min_samples": schema.Int64Attribute{
 				MarkdownDescription: fmt.Sprintf("Observations (predictions, sampled inputs or pushed datapoints) a period needs to count "+
-					"as having data, 1-%d. Defaults to the control plane's default for the metric: %d for the drift metrics, whose "+
-					"distributions say little from fewer inputs, and 1 otherwise. Changes in place.", alarmMaxMinSamples, api.DefaultDriftMinSamples),
+					"as having data, 1-%d. Defaults to the control plane's default for the metric: %d for the drift metrics, and 1 otherwise. "+
+					"Drift read from few inputs is mostly chance: inputs exactly like the training data give a PSI above 0.25 in two periods of three "+
+					"at 30 inputs, so lower it only with a threshold to match. Changes in place.", alarmMaxMinSamples, api.DefaultDriftMinSamples),
 				Optional:   true,
 				Computed:   true,
 				Validators: []validator.Int64{int64validator.Between(1, alarmMaxMinSamples)},

@@ -170,7 +170,7 @@ func TestAccAlarm_basic(t *testing.T) {
 						plancheck.ExpectKnownValue(errorsAlarmAddr, tfjsonpath.New("statistic"), knownvalue.StringExact("average")),
 						plancheck.ExpectKnownValue(errorsAlarmAddr, tfjsonpath.New("datapoints_to_alarm"), knownvalue.Int64Exact(5)),
 						plancheck.ExpectKnownValue(errorsAlarmAddr, tfjsonpath.New("min_samples"), knownvalue.Int64Exact(1)),
-						plancheck.ExpectKnownValue(driftAlarmAddr, tfjsonpath.New("min_samples"), knownvalue.Int64Exact(30)),
+						plancheck.ExpectKnownValue(driftAlarmAddr, tfjsonpath.New("min_samples"), knownvalue.Int64Exact(api.DefaultDriftMinSamples)),
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
@@ -191,7 +191,7 @@ func TestAccAlarm_basic(t *testing.T) {
 					})),
 					statecheck.ExpectKnownValue(driftAlarmAddr, tfjsonpath.New("statistic"), knownvalue.StringExact("maximum")),
 					statecheck.ExpectKnownValue(driftAlarmAddr, tfjsonpath.New("threshold"), knownvalue.Float64Exact(0.2)),
-					statecheck.ExpectKnownValue(driftAlarmAddr, tfjsonpath.New("min_samples"), knownvalue.Int64Exact(30)),
+					statecheck.ExpectKnownValue(driftAlarmAddr, tfjsonpath.New("min_samples"), knownvalue.Int64Exact(api.DefaultDriftMinSamples)),
 					statecheck.ExpectKnownValue(driftAlarmAddr, tfjsonpath.New("actions").AtMapKey("start_pipelines"),
 						knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("retrain")})),
 				},

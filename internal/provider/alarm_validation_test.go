@@ -170,7 +170,7 @@ func TestAlarmSpecFromAPI_defaults(t *testing.T) {
 		t.Fatal(diags)
 	}
 	if v.Statistic.ValueString() != "maximum" || v.DatapointsToAlarm.ValueInt64() != 3 || v.MissingData.ValueString() != "missing" ||
-		v.MinSamples.ValueInt64() != 30 || v.Threshold.ValueFloat64() != 0.2 || !v.Variant.IsNull() || !v.Feature.IsNull() {
+		v.MinSamples.ValueInt64() != api.DefaultDriftMinSamples || v.Threshold.ValueFloat64() != 0.2 || !v.Variant.IsNull() || !v.Feature.IsNull() {
 		t.Errorf("spec values = %+v", v)
 	}
 	if got := v.Actions.Attributes()["notify_on"]; !got.Equal(alarmDefaultNotifyOn()) {

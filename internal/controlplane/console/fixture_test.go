@@ -253,6 +253,7 @@ func (f *fixture) driftAlarm(ctx context.Context, t *testing.T) {
 	alarm := mlopsdtest.Must(f.admin.CreateAlarm(ctx, "dev", "ranker-drift", api.AlarmSpec{
 		Description: "the ranker's inputs drift from v2's training data", Metric: api.AlarmMetricFeatureDriftPSI, Endpoint: "ranker",
 		Comparison: api.ComparisonGreaterThan, Threshold: "0.2", PeriodSeconds: 60, EvaluationPeriods: driftPeriods, DatapointsToAlarm: 2,
+		MinSamples: 100, // the fixture's periods hold 100 inputs, under the drift default
 	}))(t)
 	a := mlopsdtest.Must(f.admin.WaitAlarmSettled(ctx, "dev", "ranker-drift", alarm.Metadata.Generation))(t)
 	var withDrift int

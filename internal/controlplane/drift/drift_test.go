@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -239,5 +240,44 @@ func TestCheckFeatureName(t *testing.T) {
 		if err := CheckFeatureName(name); (err == nil) != ok {
 			t.Errorf("CheckFeatureName(%q) = %v", name, err)
 		}
+	}
+}
+
+// TestPSI_DefaultMinSamplesDoNotReadAsDrift checks the default min_samples
+// of the drift alarms against chance: periods of api.DefaultDriftMinSamples
+// inputs drawn from the training distribution itself must stay under the
+// usual PSI threshold of 0.25 (and a KS of 0.2), whereas at 30 inputs
+// most of them would not.
+func TestPSI_DefaultMinSamplesDoNotReadAsDrift(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	draw := func() float64 { return 40 + 120*rng.Float64() }
+	train := make([]float64, 500)
+	for i := range train {
+		train[i] = draw()
+	}
+	f := feature(train...)
+	overAt := func(n, trials int) (psi, ks int) {
+		for range trials {
+			var s Sample
+			for range n {
+				s.Add(1, draw())
+			}
+			if f.PSI(&s) > 0.25 {
+				psi++
+			}
+			if f.KS(&s) > 0.2 {
+				ks++
+			}
+		}
+		return psi, ks
+	}
+	const trials = 1000
+	if psi, ks := overAt(api.DefaultDriftMinSamples, trials); psi > trials/200 || ks > trials/200 {
+		t.Errorf("periods of %d inputs like the training data: %d of %d read PSI > 0.25 and %d KS > 0.2; want at most 0.5 %%",
+			api.DefaultDriftMinSamples, psi, trials, ks)
+	}
+	// The reason for the default: at 30 inputs chance alone reads as drift.
+	if psi, _ := overAt(30, trials); psi < trials/2 {
+		t.Errorf("periods of 30 inputs: %d of %d read PSI > 0.25; the premise of the default no longer holds", psi, trials)
 	}
 }

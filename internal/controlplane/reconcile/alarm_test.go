@@ -392,7 +392,7 @@ func TestAlarm_Drift(t *testing.T) {
 	f := newAlarmFixture(t)
 	drift := func(metric, feature string) api.AlarmSpec {
 		return api.AlarmSpec{Metric: metric, Endpoint: "api", Feature: feature, Comparison: api.ComparisonGreaterThan,
-			Threshold: "0.2", PeriodSeconds: 30, EvaluationPeriods: 1}
+			Threshold: "0.2", PeriodSeconds: 30, EvaluationPeriods: 1, MinSamples: 100} // the fixture's periods hold 100 inputs
 	}
 	f.alarm("psi", drift(api.AlarmMetricFeatureDriftPSI, ""))
 	f.alarm("ks", drift(api.AlarmMetricFeatureDriftKS, ""))
@@ -461,7 +461,7 @@ func TestAlarm_DriftPerFeature(t *testing.T) {
 	}, api.Status{Phase: api.PhaseReady, ObservedGeneration: 1})
 	spec := func(feature string) api.AlarmSpec {
 		return api.AlarmSpec{Metric: api.AlarmMetricFeatureDriftPSI, Endpoint: "api", Feature: feature, Comparison: api.ComparisonGreaterThan,
-			Threshold: "0.2", PeriodSeconds: 10, EvaluationPeriods: 2, DatapointsToAlarm: 1}
+			Threshold: "0.2", PeriodSeconds: 10, EvaluationPeriods: 2, DatapointsToAlarm: 1, MinSamples: 100} // the fixture's periods hold 100 inputs
 	}
 	f.alarm("psi", spec(""))
 	f.alarm("rooms", spec("rooms"))
