@@ -30,7 +30,7 @@ resource "mlops_alarm" "price_errors" {
 
 # The inputs the gateway samples drifting from the training data (the
 # population stability index of sqft above 0.2 in 2 of the last 3 hours,
-# each hour with at least 30 sampled inputs, the default for drift) starts a
+# each hour with at least 200 sampled inputs, the default for drift) starts a
 # run of the training pipeline, which registers a retrained model version.
 resource "mlops_alarm" "price_drift" {
   environment         = "prod"
