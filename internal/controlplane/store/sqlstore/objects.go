@@ -101,7 +101,12 @@ func (s *Store) UpdateSpec(ctx context.Context, ref api.Ref, spec json.RawMessag
 				if err != nil {
 					return nil, err
 				}
-				if after, err = updateObjectStatus(ctx, tx, ref, after.Meta.UID, status); err != nil {
+				// after is the object just written: no need to read it back.
+				compact, summary, err := normalizeStatus(status)
+				if err != nil {
+					return nil, err
+				}
+				if err := writeObjectStatus(ctx, tx, after, compact, summary); err != nil {
 					return nil, err
 				}
 			}
@@ -390,15 +395,25 @@ func updateObjectStatus(ctx context.Context, tx *tx, ref api.Ref, uid string, st
 	if err != nil {
 		return nil, err
 	}
+	if err := writeObjectStatus(ctx, tx, obj, compact, summary); err != nil {
+		return nil, err
+	}
+	return obj, nil
+}
+
+// writeObjectStatus writes compact, a status that normalizeStatus returned
+// with its summary, into obj, an object this transaction has read or
+// written: in the database and in obj itself.
+func writeObjectStatus(ctx context.Context, tx *tx, obj *store.Object, compact json.RawMessage, summary api.Status) error {
 	obj.Status = compact
 	obj.Meta.UpdatedAt = tx.now
 	if _, err := tx.exec(ctx, `UPDATE objects
 		SET status = ?, phase = ?, observed_generation = ?, updated_at = ?
 		WHERE uid = ?`,
-		string(compact), summary.Phase, summary.ObservedGeneration, formatTime(tx.now), uid); err != nil {
-		return nil, tx.errorf("update status of %s: %w", ref, err)
+		string(compact), summary.Phase, summary.ObservedGeneration, formatTime(tx.now), obj.Meta.UID); err != nil {
+		return tx.errorf("update status of %s: %w", obj.Ref(), err)
 	}
-	return obj, nil
+	return nil
 }
 
 // checkIfMatch returns ECONFLICT when ifMatch is set and is not obj's etag.
