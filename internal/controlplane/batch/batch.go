@@ -132,7 +132,7 @@ func Digest(folder bool, files []FileSum) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// InputDigest hashes the input at path with hash (pipeline.HashCache.Hash,
+// InputDigest hashes the input at path with hash (pipeline.HashCache.SettledHash,
 // say) and returns its Digest and how many files it has.
 func InputDigest(path, format string, hash func(string) (string, error)) (string, int, error) {
 	files, folder, err := InputFiles(path, format)

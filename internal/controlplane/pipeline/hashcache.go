@@ -35,21 +35,13 @@ type cachedHash struct {
 	sum          string
 }
 
-// Hash returns the hex SHA-256 of the regular file at path.
-func (c *HashCache) Hash(path string) (string, error) {
-	return c.hash(path, time.Time{})
-}
-
-// SettledHash is Hash for a file that has gone QuietPeriod unmodified (in
-// content or by a rename into place) as of now; for one that has not, it
-// returns an error that wraps ErrSettling. A modification time after now
-// (a clock set back, a file touched into the future) counts as settled:
-// waiting would not make it true.
+// SettledHash returns the hex SHA-256 of the regular file at path, once
+// the file has gone QuietPeriod unmodified (in content or by a rename into
+// place) as of now; for one that has not, it returns an error that wraps
+// ErrSettling. A modification time after now (a clock set back, a file
+// touched into the future) counts as settled: waiting would not make it
+// true.
 func (c *HashCache) SettledHash(path string, now time.Time) (string, error) {
-	return c.hash(path, now)
-}
-
-func (c *HashCache) hash(path string, now time.Time) (string, error) {
 	info, err := os.Stat(path)
 	if err != nil {
 		return "", err
@@ -59,14 +51,12 @@ func (c *HashCache) hash(path string, now time.Time) (string, error) {
 		e.ino = sys.Ino
 		e.ctime = time.Unix(sys.Ctim.Sec, sys.Ctim.Nsec)
 	}
-	if !now.IsZero() {
-		changed := e.mtime
-		if e.ctime.After(changed) {
-			changed = e.ctime
-		}
-		if age := now.Sub(changed); age >= 0 && age < QuietPeriod {
-			return "", fmt.Errorf("%s: %w", path, ErrSettling)
-		}
+	changed := e.mtime
+	if e.ctime.After(changed) {
+		changed = e.ctime
+	}
+	if age := now.Sub(changed); age >= 0 && age < QuietPeriod {
+		return "", fmt.Errorf("%s: %w", path, ErrSettling)
 	}
 	c.mu.Lock()
 	prev, ok := c.hashes[path]

@@ -50,8 +50,10 @@ func TestHashCache(t *testing.T) {
 	if err := os.WriteFile(path, []byte("a\n1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// quiet is a time at which every file written so far has settled.
+	quiet := func() time.Time { return time.Now().Add(pipeline.QuietPeriod) }
 	var c pipeline.HashCache
-	first, err := c.Hash(path)
+	first, err := c.SettledHash(path, quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,27 +67,18 @@ func TestHashCache(t *testing.T) {
 	if err := os.Chtimes(path, mtime, mtime); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Hash(path); err != nil {
+	if _, err := c.SettledHash(path, quiet()); err != nil {
 		t.Fatal(err)
 	}
-	tmp := path + ".new"
-	if err := os.WriteFile(tmp, []byte("a\n2\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chtimes(tmp, mtime, mtime); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
-	second, err := c.Hash(path)
+	replaceFile(t, path, "a\n2\n", mtime)
+	second, err := c.SettledHash(path, quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want, _ := pipeline.HashFile(path); second != want || second == first {
 		t.Errorf("hash after replacing the file %s, want the new content's %s", second, want)
 	}
-	if _, err := c.Hash(filepath.Join(t.TempDir(), "missing")); err == nil {
+	if _, err := c.SettledHash(filepath.Join(t.TempDir(), "missing"), quiet()); err == nil {
 		t.Error("a missing file hashed")
 	}
 
@@ -104,7 +97,17 @@ func TestHashCache(t *testing.T) {
 	if sum, err := c.SettledHash(path, now.Add(-time.Hour)); err != nil || sum != hashOf(t, path) {
 		t.Errorf("SettledHash with the file modified after now = %s, %v; want the hash", sum, err)
 	}
-	if err := os.WriteFile(tmp, []byte("a\n4\n"), 0o600); err != nil {
+	replaceFile(t, path, "a\n4\n", mtime)
+	if _, err := c.SettledHash(path, time.Now()); !errors.Is(err, pipeline.ErrSettling) {
+		t.Errorf("SettledHash of a file renamed into place just now: %v, want ErrSettling", err)
+	}
+}
+
+// replaceFile renames a new file of content, modified at mtime, over path.
+func replaceFile(t *testing.T, path, content string, mtime time.Time) {
+	t.Helper()
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Chtimes(tmp, mtime, mtime); err != nil {
@@ -112,9 +115,6 @@ func TestHashCache(t *testing.T) {
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		t.Fatal(err)
-	}
-	if _, err := c.SettledHash(path, time.Now()); !errors.Is(err, pipeline.ErrSettling) {
-		t.Errorf("SettledHash of a file renamed into place just now: %v, want ErrSettling", err)
 	}
 }
 
