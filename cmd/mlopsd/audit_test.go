@@ -85,7 +85,9 @@ func TestAudit_SQLite(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeEnvironments(t, st)
-	conn, err := sql.Open("sqlite", path)
+	// A second writer beside the store's own: wait for its lock rather
+	// than fail with SQLITE_BUSY.
+	conn, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}

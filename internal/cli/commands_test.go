@@ -376,7 +376,10 @@ func TestAudit(t *testing.T) {
 	})
 	t.Run("VerifyTampered", func(t *testing.T) {
 		f.t = t
-		db, err := sql.Open("sqlite", filepath.Join(filepath.Dir(f.srv.RunsDir), "mlops.db"))
+		// The server's reconcilers keep writing (status settles, events), so
+		// this second writer waits for the lock as mlopsd's own connections
+		// do instead of failing at once with SQLITE_BUSY.
+		db, err := sql.Open("sqlite", filepath.Join(filepath.Dir(f.srv.RunsDir), "mlops.db")+"?_pragma=busy_timeout(10000)")
 		if err != nil {
 			t.Fatal(err)
 		}
