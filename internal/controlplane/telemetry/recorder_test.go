@@ -55,7 +55,7 @@ func testStore(t *testing.T) (*sqlite.DB, string) {
 // its own, as an operator with database access would.
 func execSQL(t *testing.T, path, query string) {
 	t.Helper()
-	db, err := sql.Open("sqlite", path)
+	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}

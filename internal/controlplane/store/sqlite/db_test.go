@@ -38,7 +38,7 @@ func TestConformance_NoGroupCommit(t *testing.T) {
 // execSQL runs query on the SQLite file at path behind the store's back.
 func execSQL(t *testing.T, path, query string) {
 	t.Helper()
-	conn, err := sql.Open("sqlite", path)
+	conn, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}
