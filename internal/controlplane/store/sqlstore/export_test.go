@@ -2,15 +2,16 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/controlplane/store"
 )
 
 // SetBeforeCommit makes every group commit batch of s call fn with its
-// number of writes before its COMMIT; an error fails the batch as a failed
-// COMMIT would. nil removes the hook.
-func SetBeforeCommit(s *Store, fn func(writes int) error) {
+// transaction and number of writes before its COMMIT; an error fails the
+// batch as a failed COMMIT would. nil removes the hook.
+func SetBeforeCommit(s *Store, fn func(t *sql.Tx, writes int) error) {
 	s.group.mu.Lock()
 	defer s.group.mu.Unlock()
 	s.group.beforeCommit = fn

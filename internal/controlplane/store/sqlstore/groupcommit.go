@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"slices"
 	"sync"
@@ -51,10 +52,10 @@ type groupCommit struct {
 
 	// The fields below are for tests (see export_test.go).
 
-	// beforeCommit, when set, runs before the COMMIT of every batch with the
-	// number of writes it holds; an error fails the batch as a failed
-	// COMMIT would.
-	beforeCommit func(writes int) error
+	// beforeCommit, when set, runs before the COMMIT of every batch with its
+	// transaction and the number of writes it holds; an error fails the
+	// batch as a failed COMMIT would.
+	beforeCommit func(t *sql.Tx, writes int) error
 	// largest is the largest number of writes a batch has held.
 	largest int
 }
@@ -223,7 +224,7 @@ func (g *groupCommit) handOn() {
 
 // runBatch runs the writes of batch in one transaction and returns how
 // each ended. beforeCommit, if set, runs before the COMMIT.
-func (s *Store) runBatch(batch []*groupWrite, beforeCommit func(writes int) error) []groupResult {
+func (s *Store) runBatch(batch []*groupWrite, beforeCommit func(t *sql.Tx, writes int) error) []groupResult {
 	results := make([]groupResult, len(batch))
 	// live are the writes to run: those whose context has not ended yet.
 	// Each is looked at again right before it runs.
@@ -294,7 +295,7 @@ func (s *Store) runBatch(batch []*groupWrite, beforeCommit func(writes int) erro
 		}
 	}
 	if beforeCommit != nil {
-		if err := beforeCommit(len(live)); err != nil {
+		if err := beforeCommit(t, len(live)); err != nil {
 			return fail(errorf(s, "commit: %w", err))
 		}
 	}

@@ -2,10 +2,12 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -301,7 +303,7 @@ func TestGroupCommit_CommitFails(t *testing.T) {
 	mustCreateGC(t, db, pool("dev", "taken"))
 
 	errCommit := errors.New("disk on fire")
-	sqlstore.SetBeforeCommit(db.Store, func(writes int) error {
+	sqlstore.SetBeforeCommit(db.Store, func(_ *sql.Tx, writes int) error {
 		if writes > 1 {
 			return errCommit
 		}
@@ -346,6 +348,39 @@ func TestGroupCommit_CommitFails(t *testing.T) {
 		t.Fatalf("retry after a failed commit: %+v, %v; want a new write", res, err)
 	}
 	// env, taken, holder, the retry.
+	wantAuditIntact(t, db, 4)
+}
+
+// TestGroupCommit_CommitRefusedBySQLite makes SQLite itself refuse a
+// batch's COMMIT (a deferred foreign key left broken) rather than failing
+// before it, and checks that the one write connection is not left inside
+// the refused transaction: every later write would fail if it were.
+func TestGroupCommit_CommitRefusedBySQLite(t *testing.T) {
+	db := openSQLite(t)
+	ctx := context.Background()
+	mustCreateGC(t, db, &store.Object{Kind: api.KindEnvironment, Meta: api.Metadata{Name: "dev"}, Spec: json.RawMessage(`{}`)})
+
+	sqlstore.SetBeforeCommit(db.Store, func(tx *sql.Tx, _ int) error {
+		if _, err := tx.Exec(`PRAGMA defer_foreign_keys = ON`); err != nil {
+			return err
+		}
+		_, err := tx.Exec(`INSERT INTO leases (uid, holder, expires_at) VALUES ('no-such-object', 'tester', '9999')`)
+		return err
+	})
+	_, err := db.Create(ctx, pool("dev", "refused"), store.WriteOptions{Actor: "tester"})
+	sqlstore.SetBeforeCommit(db.Store, nil)
+	if err == nil || !strings.Contains(err.Error(), "commit") {
+		t.Fatalf("create in a batch whose COMMIT SQLite refused: %v, want the commit's error", err)
+	}
+	if _, err := db.Get(ctx, pool("dev", "refused").Ref()); errCode(err) != api.ENOTFOUND {
+		t.Errorf("Get after a refused commit: %v, want not found", err)
+	}
+	for i := range 3 {
+		if _, err := db.Create(ctx, pool("dev", fmt.Sprintf("after-%d", i)), store.WriteOptions{Actor: "tester"}); err != nil {
+			t.Fatalf("write %d after a refused commit: %v", i, err)
+		}
+	}
+	// env and the three writes after it; the refused one left no record.
 	wantAuditIntact(t, db, 4)
 }
 
