@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -49,9 +51,13 @@ func newSlurm(t *testing.T) *slurmFixture {
 	return f
 }
 
+// slurmJob is a job of a run whose UID names the test and its temporary
+// folder. The Slurm cluster outlives one test (go test -count=N runs it
+// again), and a job named as an earlier run's would be taken for it, as
+// Submit is idempotent by job name; real run UIDs never repeat.
 func slurmJob(t *testing.T, pool, step string, script string) runtime.StepJob {
 	return runtime.StepJob{
-		RunUID: strings.ReplaceAll(t.Name(), "/", "-"), Step: step, Attempt: 1, Environment: "dev", Run: "train", Pool: pool,
+		RunUID: strings.ReplaceAll(t.Name(), "/", "-") + "-" + runOnce(t), Step: step, Attempt: 1, Environment: "dev", Run: "train", Pool: pool,
 		Command: []string{"sh", "-c", script},
 	}
 }
@@ -213,3 +219,13 @@ func TestSlurmPool_Observe(t *testing.T) {
 		}
 	}
 }
+
+// runOnce returns a token of this run of the test, the same on every call.
+func runOnce(t *testing.T) string {
+	t.Helper()
+	v, _ := runTokens.LoadOrStore(t, strconv.FormatInt(time.Now().UnixNano(), 36))
+	return v.(string)
+}
+
+// runTokens holds runOnce's token per running test.
+var runTokens sync.Map
