@@ -6,7 +6,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +25,8 @@ type slurmFixture struct {
 	steps   *runtime.SlurmSteps
 	layout  runtime.RunLayout
 	pools   map[string]api.ComputePoolSpec
+	// runUID is the UID of the run whose steps the tests submit.
+	runUID string
 }
 
 func newSlurm(t *testing.T) *slurmFixture {
@@ -35,6 +36,11 @@ func newSlurm(t *testing.T) *slurmFixture {
 		cluster: c,
 		slurm:   &runtime.Slurm{Conf: c.Conf},
 		layout:  runtime.RunLayout{Root: t.TempDir()},
+		// The Slurm cluster outlives one test (go test -count=N runs it
+		// again), and a job named as an earlier run's would be taken for
+		// it, as Submit is idempotent by job name: real run UIDs never
+		// repeat, and neither does this one.
+		runUID: strings.ReplaceAll(t.Name(), "/", "-") + "-" + strconv.FormatInt(time.Now().UnixNano(), 36),
 		pools: map[string]api.ComputePoolSpec{
 			"gpu":  {Driver: api.DriverSlurm, AcceleratorType: "nvidia-tesla", AcceleratorCount: 1, MaxNodes: 1},
 			"cpu":  {Driver: api.DriverSlurm, AcceleratorType: "none", MaxNodes: 1},
@@ -51,13 +57,10 @@ func newSlurm(t *testing.T) *slurmFixture {
 	return f
 }
 
-// slurmJob is a job of a run whose UID names the test and its temporary
-// folder. The Slurm cluster outlives one test (go test -count=N runs it
-// again), and a job named as an earlier run's would be taken for it, as
-// Submit is idempotent by job name; real run UIDs never repeat.
-func slurmJob(t *testing.T, pool, step string, script string) runtime.StepJob {
+// job is a job of the fixture's run.
+func (f *slurmFixture) job(pool, step string, script string) runtime.StepJob {
 	return runtime.StepJob{
-		RunUID: strings.ReplaceAll(t.Name(), "/", "-") + "-" + runOnce(t), Step: step, Attempt: 1, Environment: "dev", Run: "train", Pool: pool,
+		RunUID: f.runUID, Step: step, Attempt: 1, Environment: "dev", Run: "train", Pool: pool,
 		Command: []string{"sh", "-c", script},
 	}
 }
@@ -82,7 +85,7 @@ func waitSlurm(t *testing.T, d runtime.StepDriver, id runtime.JobID, phase runti
 
 func TestSlurmSteps_SubmitIdempotentStatusLogs(t *testing.T) {
 	f := newSlurm(t)
-	job := slurmJob(t, "gpu", "train", `echo "step=$MLOPS_STEP_NAME lr=$MLOPS_PARAM_LR greeting=$GREETING gpus=$CUDA_VISIBLE_DEVICES partition=$SLURM_JOB_PARTITION"; pwd; echo 42 > "$MLOPS_OUTPUT_DIR/answer"`)
+	job := f.job("gpu", "train", `echo "step=$MLOPS_STEP_NAME lr=$MLOPS_PARAM_LR greeting=$GREETING gpus=$CUDA_VISIBLE_DEVICES partition=$SLURM_JOB_PARTITION"; pwd; echo 42 > "$MLOPS_OUTPUT_DIR/answer"`)
 	job.Env = map[string]string{"GREETING": "hello"}
 	job.Parameters = map[string]string{"lr": "0.1"}
 	id, err := f.steps.Submit(t.Context(), job)
@@ -133,11 +136,11 @@ func TestSlurmSteps_SubmitIdempotentStatusLogs(t *testing.T) {
 
 func TestSlurmSteps_FailureAndCancel(t *testing.T) {
 	f := newSlurm(t)
-	failing, err := f.steps.Submit(t.Context(), slurmJob(t, "cpu", "bad", `echo about to fail; exit 3`))
+	failing, err := f.steps.Submit(t.Context(), f.job("cpu", "bad", `echo about to fail; exit 3`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	long, err := f.steps.Submit(t.Context(), slurmJob(t, "cpu", "long", `echo started; sleep 60`))
+	long, err := f.steps.Submit(t.Context(), f.job("cpu", "long", `echo started; sleep 60`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +174,7 @@ func TestSlurmSteps_GPUsBeyondThePartition(t *testing.T) {
 	f := newSlurm(t)
 	// sbatch refuses the job outright: the attempt fails with Slurm's
 	// reason at once, instead of being submitted again and again.
-	id, err := f.steps.Submit(t.Context(), slurmJob(t, "huge", "train", "true"))
+	id, err := f.steps.Submit(t.Context(), f.job("huge", "train", "true"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,13 +222,3 @@ func TestSlurmPool_Observe(t *testing.T) {
 		}
 	}
 }
-
-// runOnce returns a token of this run of the test, the same on every call.
-func runOnce(t *testing.T) string {
-	t.Helper()
-	v, _ := runTokens.LoadOrStore(t, strconv.FormatInt(time.Now().UnixNano(), 36))
-	return v.(string)
-}
-
-// runTokens holds runOnce's token per running test.
-var runTokens sync.Map
