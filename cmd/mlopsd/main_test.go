@@ -418,11 +418,11 @@ func TestRun_DrainsInFlightRequest(t *testing.T) {
 	defer conn.Close()
 	body := `{"name":"late","spec":{"description":"sent during shutdown"}}`
 	fmt.Fprintf(conn, "POST /v1/environments HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", addr, len(body), body[:10])
-	// Connections are accepted in order, so once a later one is served the
-	// server holds ours too.
-	if status, _ := httpDo(t, "GET", p.URL+"/healthz", ""); status != http.StatusOK {
-		t.Fatalf("/healthz = %d", status)
-	}
+	// A shutdown drains the requests being handled, not those whose header
+	// net/http has not read yet (it closes those connections unanswered,
+	// and the request was never run). So wait until the handler has ours:
+	// it then blocks reading the rest of the body.
+	waitInFlight(t, p.URL, 1)
 
 	p.cancel()
 	// Shutdown has begun once the listener is closed.
@@ -460,6 +460,25 @@ func TestRun_DrainsInFlightRequest(t *testing.T) {
 	p2 := startRun(t, args...)
 	if status, b := httpDo(t, "GET", p2.URL+"/v1/environments/late", ""); status != http.StatusOK {
 		t.Errorf("the drained write is lost after a restart: %d %s", status, b)
+	}
+}
+
+// waitInFlight waits until mlopsd at url is handling n requests, as its
+// mlopsd_http_requests_in_flight gauge says (/metrics itself is not
+// counted).
+func waitInFlight(t *testing.T, url string, n int) {
+	t.Helper()
+	want := fmt.Sprintf("\nmlopsd_http_requests_in_flight %d\n", n)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		status, b := httpDo(t, "GET", url+"/metrics", "")
+		if status == http.StatusOK && strings.Contains(string(b), want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("mlopsd never had %d requests in flight; /metrics = %d:\n%s", n, status, b)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

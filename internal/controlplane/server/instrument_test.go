@@ -99,6 +99,38 @@ func TestInstrument_Panics(t *testing.T) {
 	})
 }
 
+// TestInstrument_InFlight checks that mlopsd_http_requests_in_flight counts
+// a request while its handler runs, and stops counting it however the
+// handler ends, a panic included.
+func TestInstrument_InFlight(t *testing.T) {
+	s := New(Config{})
+	inFlight := func() float64 {
+		t.Helper()
+		families, err := s.reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range families {
+			if f.GetName() == "mlopsd_http_requests_in_flight" {
+				return f.GetMetric()[0].GetGauge().GetValue()
+			}
+		}
+		t.Fatal("no mlopsd_http_requests_in_flight")
+		return 0
+	}
+	var during float64
+	h := s.instrument("GET /slow", http.HandlerFunc(func(http.ResponseWriter, *http.Request) { during = inFlight() }))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/slow", nil))
+	if during != 1 {
+		t.Errorf("in flight while the handler runs = %v, want 1", during)
+	}
+	boom := s.instrument("GET /boom", http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }))
+	boom.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/boom", nil))
+	if n := inFlight(); n != 0 {
+		t.Errorf("in flight after both requests ended = %v, want 0", n)
+	}
+}
+
 func TestReadyz_DatabaseGone(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "mlops.db")
 	st, err := sqlite.Open(path)

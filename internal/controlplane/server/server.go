@@ -224,7 +224,9 @@ func (s *Server) instrument(route string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		s.metrics.inFlight.Inc()
 		defer func() {
+			s.metrics.inFlight.Dec()
 			p := recover()
 			// http.ErrAbortHandler is a handler's way to cut the connection
 			// on purpose; it is passed on to net/http as it is.
