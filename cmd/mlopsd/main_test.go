@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -18,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mlops-as-code/terraform-provider-mlops/internal/api"
+	"github.com/mlops-as-code/terraform-provider-mlops/internal/mlopsdtest"
 )
 
 // clearEnv makes the MLOPSD_* variables empty for the test, which mlopsd
@@ -402,56 +401,27 @@ func TestRun_CancelledAtOnce(t *testing.T) {
 	}
 }
 
-// TestRun_DrainsInFlightRequest sends half a request, stops mlopsd, and then
-// sends the rest: the request must still be served and its write kept.
+// TestRun_DrainsInFlightRequest starts a request, stops mlopsd while the
+// handler waits for the body, and then sends the body: the request must
+// still be served and its write kept.
 func TestRun_DrainsInFlightRequest(t *testing.T) {
 	clearEnv(t)
 	data := filepath.Join(t.TempDir(), "mlops.db")
 	args := []string{"-addr", "127.0.0.1:0", "-data", data}
 	p := startRun(t, args...)
-	addr := strings.TrimPrefix(p.URL, "http://")
 
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	body := `{"name":"late","spec":{"description":"sent during shutdown"}}`
-	fmt.Fprintf(conn, "POST /v1/environments HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", addr, len(body), body[:10])
 	// A shutdown drains the requests being handled, not those whose header
-	// net/http has not read yet (it closes those connections unanswered,
-	// and the request was never run). So wait until the handler has ours:
-	// it then blocks reading the rest of the body.
-	waitInFlight(t, p.URL, 1)
-
+	// net/http has not read yet (it closes those connections unanswered),
+	// so this returns only once the handler reads the body.
+	finish := mlopsdtest.StartInFlight(t, p.URL, "/v1/environments", `{"name":"late","spec":{"description":"sent during shutdown"}}`)
+	if status, b := httpDo(t, "GET", p.URL+"/metrics", ""); status != http.StatusOK || !strings.Contains(string(b), "\nmlopsd_http_requests_in_flight 1\n") {
+		t.Errorf("/metrics with one request in flight = %d, without mlopsd_http_requests_in_flight 1:\n%s", status, b)
+	}
 	p.cancel()
 	// Shutdown has begun once the listener is closed.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err != nil {
-			break
-		}
-		c.Close()
-		if time.Now().After(deadline) {
-			t.Fatal("the listener stayed open after the context was cancelled")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-
-	if _, err := io.WriteString(conn, body[10:]); err != nil {
-		t.Fatalf("finishing the request: %v", err)
-	}
-	if err := conn.SetReadDeadline(time.Now().Add(30 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatalf("reading the response of the in-flight request: %v", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("in-flight request = %d, want 201", resp.StatusCode)
+	mlopsdtest.WaitRefused(t, p.URL)
+	if status, body := finish(); status != http.StatusCreated {
+		t.Fatalf("in-flight request = %d %s, want 201", status, body)
 	}
 	if err := p.stop(t); err != nil {
 		t.Fatalf("run = %v, want nil", err)
@@ -460,25 +430,6 @@ func TestRun_DrainsInFlightRequest(t *testing.T) {
 	p2 := startRun(t, args...)
 	if status, b := httpDo(t, "GET", p2.URL+"/v1/environments/late", ""); status != http.StatusOK {
 		t.Errorf("the drained write is lost after a restart: %d %s", status, b)
-	}
-}
-
-// waitInFlight waits until mlopsd at url is handling n requests, as its
-// mlopsd_http_requests_in_flight gauge says (/metrics itself is not
-// counted).
-func waitInFlight(t *testing.T, url string, n int) {
-	t.Helper()
-	want := fmt.Sprintf("\nmlopsd_http_requests_in_flight %d\n", n)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		status, b := httpDo(t, "GET", url+"/metrics", "")
-		if status == http.StatusOK && strings.Contains(string(b), want) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("mlopsd never had %d requests in flight; /metrics = %d:\n%s", n, status, b)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
