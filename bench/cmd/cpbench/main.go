@@ -171,7 +171,7 @@ func run(maxReq int, maxDur time.Duration, scaleN int, smoke bool) error {
 	if err := post(context.Background(), hc, srv.URL+"/v1/environments", api.CreateEnvironmentRequest{Name: benchEnv}); err != nil {
 		return fmt.Errorf("creating environment: %w", err)
 	}
-	cs, err = measure(mlopsdTarget(srv.URL, "feature-stores"), hc, concs, maxReq, maxDur)
+	cs, err = measure(mlopsdTarget(srv.URL), hc, concs, maxReq, maxDur)
 	if err != nil {
 		return fmt.Errorf("%w\n%s", err, srv.Output())
 	}
@@ -464,8 +464,8 @@ func featureStoreSpec() api.FeatureStoreSpec {
 }
 
 // mlopsdTarget creates and reads feature stores in the bench environment.
-func mlopsdTarget(base, kind string) target {
-	coll := base + "/v1/environments/" + benchEnv + "/" + kind
+func mlopsdTarget(base string) target {
+	coll := base + "/v1/environments/" + benchEnv + "/feature-stores"
 	return target{
 		name: "mlopsd",
 		create: func(ctx context.Context, hc *http.Client, id string) error {
@@ -548,7 +548,7 @@ func scale(srv *harness.Mlopsd, hc *http.Client, n int) error {
 		return fmt.Errorf("created %d of %d objects", c.count, n)
 	}
 	createdIn := time.Since(start)
-	createSettled, err := waitAllSettled(ctx, hc, srv.URL, n, 1, start)
+	createSettled, err := waitAllSettled(ctx, hc, coll, n, 1, start)
 	if err != nil {
 		return err
 	}
@@ -563,7 +563,7 @@ func scale(srv *harness.Mlopsd, hc *http.Client, n int) error {
 		return fmt.Errorf("updated %d of %d objects", u.count, n)
 	}
 	updatedIn := time.Since(updateStart)
-	reconciledIn, err := waitAllSettled(ctx, hc, srv.URL, n, 2, updateStart)
+	reconciledIn, err := waitAllSettled(ctx, hc, coll, n, 2, updateStart)
 	if err != nil {
 		return err
 	}
@@ -599,7 +599,7 @@ func scale(srv *harness.Mlopsd, hc *http.Client, n int) error {
 		pages := 0
 		for range 5 {
 			t0 := time.Now()
-			items, p, err := listAll(ctx, hc, srv.URL, page)
+			items, p, err := listAll(ctx, hc, coll, page)
 			if err != nil {
 				return err
 			}
@@ -615,8 +615,9 @@ func scale(srv *harness.Mlopsd, hc *http.Client, n int) error {
 	return w.Flush()
 }
 
-// listAll walks every page of compute pools in the bench environment.
-func listAll(ctx context.Context, hc *http.Client, base string, limit int) ([]api.ComputePool, int, error) {
+// listAll walks every page of the compute pools at coll, the bench
+// environment's collection URL.
+func listAll(ctx context.Context, hc *http.Client, coll string, limit int) ([]api.ComputePool, int, error) {
 	var all []api.ComputePool
 	token := ""
 	for pages := 1; pages <= 100000; pages++ {
@@ -624,7 +625,7 @@ func listAll(ctx context.Context, hc *http.Client, base string, limit int) ([]ap
 		if token != "" {
 			q.Set("page_token", token)
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/environments/"+benchEnv+"/compute-pools?"+q.Encode(), nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, coll+"?"+q.Encode(), nil)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -640,11 +641,11 @@ func listAll(ctx context.Context, hc *http.Client, base string, limit int) ([]ap
 	return nil, 0, errors.New("more than 100000 pages")
 }
 
-// waitAllSettled lists the n compute pools until every status is settled
+// waitAllSettled lists the n compute pools at coll until every status is settled
 // on generation gen or later and returns the time since start.
-func waitAllSettled(ctx context.Context, hc *http.Client, base string, n int, gen int64, start time.Time) (time.Duration, error) {
+func waitAllSettled(ctx context.Context, hc *http.Client, coll string, n int, gen int64, start time.Time) (time.Duration, error) {
 	for {
-		items, _, err := listAll(ctx, hc, base, api.MaxPageSize)
+		items, _, err := listAll(ctx, hc, coll, api.MaxPageSize)
 		if err != nil {
 			return 0, err
 		}
