@@ -76,14 +76,7 @@ resource "terraform_data" "r" {
 	// on the same framework that does nothing (the HashiCorp null provider
 	// cannot be installed here).
 	{name: floorCase, config: func(string) string {
-		return `terraform {
-  required_providers {
-    floor = { source = "mlops-bench/floor" }
-  }
-}
-variable "n" { type = number }
-variable "rev" { type = number }
-resource "floor_resource" "r" {
+		return floorBlock + `resource "floor_resource" "r" {
   count = var.n
   input = "rev-${var.rev}-${count.index}"
 }
@@ -105,6 +98,7 @@ resource "floor_resource" "r" {
 	}},
 }
 
+// floorBlock opens the configuration of every floor provider case.
 const floorBlock = `terraform {
   required_providers {
     floor = { source = "mlops-bench/floor" }
