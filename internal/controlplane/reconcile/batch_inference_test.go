@@ -85,8 +85,7 @@ func newBatchFixture(tb testing.TB, maxNodes int64) *batchFixture {
 		api.ComputePoolStatus{Status: api.Status{Phase: api.PhaseProvisioning}})
 	ready := api.Status{Phase: api.PhaseReady, ObservedGeneration: 1}
 	f.create(api.KindModel, "dev", "m", api.ModelSpec{TaskType: api.TaskRegression}, ready)
-	sum := sha256.Sum256([]byte(batchModel))
-	f.create(api.KindModelVersion, "dev", "v1", api.ModelVersionSpec{Model: "m", ArtifactURI: batch.FileURI(f.artifact), ArtifactSHA256: hex.EncodeToString(sum[:]), Framework: api.FrameworkMLOpsLinear}, ready)
+	f.create(api.KindModelVersion, "dev", "v1", api.ModelVersionSpec{Model: "m", ArtifactURI: batch.FileURI(f.artifact), ArtifactSHA256: sha256Hex(batchModel), Framework: api.FrameworkMLOpsLinear}, ready)
 	f.create(api.KindModelAlias, "dev", "champion", api.ModelAliasSpec{Model: "m", Version: "v1"}, ready)
 	return f
 }

@@ -2,8 +2,6 @@ package reconcile_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -85,9 +83,8 @@ func (e *endpointFixture) addVersion(name, content, framework string) {
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		e.tb.Fatal(err)
 	}
-	sum := sha256.Sum256([]byte(content))
 	e.create(api.KindModelVersion, "dev", name, "", api.ModelVersionSpec{Model: "m", ArtifactURI: "file://" + path,
-		ArtifactSHA256: hex.EncodeToString(sum[:]), Framework: framework}, api.Status{Phase: api.PhaseReady, ObservedGeneration: 1})
+		ArtifactSHA256: sha256Hex(content), Framework: framework}, api.Status{Phase: api.PhaseReady, ObservedGeneration: 1})
 }
 
 // countingTransport is the real HTTP transport, counting the requests.

@@ -394,6 +394,7 @@ func TestPipeline_OnNewData(t *testing.T) {
 	}
 }
 
+// sha256Hex is the hex SHA-256 of s, as mlopsd records digests.
 func sha256Hex(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])

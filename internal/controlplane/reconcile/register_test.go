@@ -1,8 +1,6 @@
 package reconcile_test
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -36,9 +34,8 @@ func TestRun_RegistersBaseline(t *testing.T) {
 	if err := json.Unmarshal(mv.Spec, &spec); err != nil {
 		t.Fatal(err)
 	}
-	sum := sha256.Sum256([]byte(baseline))
 	path := strings.TrimPrefix(spec.BaselineURI, "file://")
-	if spec.BaselineSHA256 != hex.EncodeToString(sum[:]) || filepath.Dir(path) != filepath.Dir(strings.TrimPrefix(spec.ArtifactURI, "file://")) {
+	if spec.BaselineSHA256 != sha256Hex(baseline) || filepath.Dir(path) != filepath.Dir(strings.TrimPrefix(spec.ArtifactURI, "file://")) {
 		t.Fatalf("baseline %q %q next to artifact %q", spec.BaselineURI, spec.BaselineSHA256, spec.ArtifactURI)
 	}
 	if info, err := os.Stat(path); err != nil || info.Mode().Perm()&0o222 != 0 {
