@@ -17,7 +17,7 @@ const QuietPeriod = time.Second
 
 // ErrSettling is what SettledHash returns for a file modified less than
 // QuietPeriod ago.
-var ErrSettling = errors.New("modified less than a second ago; waiting for the writer to finish")
+var ErrSettling = errors.New("modified less than " + QuietPeriod.String() + " ago; waiting for the writer to finish")
 
 // HashCache returns the SHA-256 of files that triggers watch, reading a
 // file again only when its metadata changed since the last call: size,
